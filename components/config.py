@@ -1,0 +1,355 @@
+"""Typed stack configuration.
+
+The whole ``rancher-stacks:*`` namespace of a stack is parsed into ``StackConfig`` with pydantic.
+Unknown keys are rejected; every error names the full key, e.g.
+``rancher-stacks:workloads.database.members``, and what was expected. ``load_stack_config``
+runs before any resource is registered, so a bad stack file never half-deploys.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Annotated, Any, Literal, Mapping, Optional, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "rancher-stacks"
+CloudName = Literal["aws", "gcp", "digitalocean", "local"]
+
+# DigitalOcean droplet slugs and their disk size in GB. The RancherOS image needs >= 50 GB.
+DO_SIZE_DISK_GB: dict[str, int] = {
+    "s-1vcpu-1gb": 25,
+    "s-1vcpu-2gb": 50,
+    "s-2vcpu-2gb": 60,
+    "s-2vcpu-4gb": 80,
+    "s-4vcpu-8gb": 160,
+    "s-8vcpu-16gb": 320,
+    "c-2": 25,
+    "c-4": 50,
+    "g-2vcpu-8gb": 25,
+    "m-2vcpu-16gb": 50,
+}
+RANCHEROS_MIN_DISK_GB = 50
+DEFAULT_GCE_IMAGE_URL = (
+    "https://storage.googleapis.com/releases.rancher.com/os/{version}/rancheros-gce.tar.gz"
+)
+DEFAULT_DO_IMAGE_URL = "https://releases.rancher.com/os/{version}/rancheros-digitalocean.img"
+
+
+class ConfigError(Exception):
+    """A user mistake in the stack config: the message names the key and what was expected."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+# --------------------------------------------------------------------------- clouds
+
+
+class AwsCloud(_Model):
+    region: str = "us-east-1"
+    zones: list[str] = Field(default_factory=lambda: ["us-east-1a", "us-east-1b"], min_length=1)
+    instance_type: str = "t3.medium"
+    # Pin the RancherOS AMI for the region; None looks it up by owner and name.
+    ami_id: Optional[str] = Field(default=None, pattern=r"^ami-[0-9a-f]{8,17}$")
+    root_volume_gb: int = Field(default=20, ge=8, le=1024)
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> "AwsCloud":
+        for i, zone in enumerate(self.zones):
+            if not (zone.startswith(self.region) and len(zone) == len(self.region) + 1):
+                raise _KeyedError(
+                    ("zones", i), f"a zone of region {self.region!r} such as {self.region}a; got {zone!r}"
+                )
+        return self
+
+
+class GcpCloud(_Model):
+    project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = "us-central1"
+    zones: list[str] = Field(default_factory=lambda: ["us-central1-a", "us-central1-b"], min_length=1)
+    machine_type: str = "e2-medium"
+    network: str = "default"
+    # The RancherOS GCE tarball (a GCS https URL); {version} is filled from rancherosVersion.
+    image_url: str = DEFAULT_GCE_IMAGE_URL
+    boot_disk_gb: int = Field(default=20, ge=10, le=2048)
+
+    @model_validator(mode="after")
+    def _zones_in_region(self) -> "GcpCloud":
+        for i, zone in enumerate(self.zones):
+            if not (zone.startswith(self.region + "-") and len(zone) == len(self.region) + 2):
+                raise _KeyedError(
+                    ("zones", i), f"a zone of region {self.region!r} such as {self.region}-a; got {zone!r}"
+                )
+        if not self.image_url.startswith("https://storage.googleapis.com/"):
+            raise _KeyedError(("imageUrl",), "a GCS URL (https://storage.googleapis.com/bucket/object)")
+        return self
+
+
+class DigitalOceanCloud(_Model):
+    region: str = "nyc3"
+    size: str = "s-2vcpu-4gb"
+    # "rancheros" uses DigitalOcean's image slug; "custom" imports customImageUrl.
+    image: Literal["rancheros", "custom"] = "custom"
+    custom_image_url: str = DEFAULT_DO_IMAGE_URL
+
+    @field_validator("size")
+    @classmethod
+    def _size_has_disk(cls, size: str) -> str:
+        disk = DO_SIZE_DISK_GB.get(size)
+        if disk is None or disk < RANCHEROS_MIN_DISK_GB:
+            ok = ", ".join(s for s, d in DO_SIZE_DISK_GB.items() if d >= RANCHEROS_MIN_DISK_GB)
+            raise ValueError(
+                f"a droplet size with at least {RANCHEROS_MIN_DISK_GB} GB of disk for RancherOS "
+                f"(one of: {ok}); got {size!r}"
+            )
+        return size
+
+
+class LocalCloud(_Model):
+    docker_host: str = Field(default="unix:///var/run/docker.sock", pattern=r"^(unix|npipe)://")
+
+
+class Clouds(_Model):
+    aws: Optional[AwsCloud] = None
+    gcp: Optional[GcpCloud] = None
+    digitalocean: Optional[DigitalOceanCloud] = None
+    local: Optional[LocalCloud] = None
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+class _Workload(_Model):
+    cloud: CloudName
+    # Instance type / machine type / droplet slug for this workload's hosts (cloud default if unset).
+    size: Optional[str] = None
+
+
+class StorageWorkload(_Workload):
+    """GlusterFS: one server per host, one brick per server, volume replicated on all of them."""
+
+    servers: int = Field(default=2, ge=2, le=16)
+    volume_name: str = Field(default="ranchervol", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    data_volume_gb: int = Field(default=20, ge=1, le=16384)
+    image: str = "gluster/gluster-centos:latest"
+
+
+class GameWorkload(_Workload):
+    """The Asteroids game, served from the Gluster volume."""
+
+    replicas: int = Field(default=1, ge=1, le=8)
+    node_image: str = "node:22-bookworm-slim"
+    public_port: int = Field(default=80, ge=1, le=65535)
+
+
+class DatabaseWorkload(_Workload):
+    """MongoDB replica set."""
+
+    members: int = Field(default=3, ge=3, le=7)
+    replica_set_name: str = Field(default="rs0", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    data_volume_gb: int = Field(default=20, ge=1, le=16384)
+    image: str = "mongo:7.0"
+
+    @field_validator("members")
+    @classmethod
+    def _odd(cls, members: int) -> int:
+        if members % 2 == 0:
+            raise ValueError(f"an odd number of members (3, 5 or 7) so a majority survives; got {members}")
+        return members
+
+
+class RegistrySettings(_Model):
+    # "digitalocean": a DigitalOcean container registry the program creates; "none": build on
+    # the target daemon only (the local stack).
+    kind: Literal["digitalocean", "none"] = "none"
+    name: str = Field(default="rancher-stacks", pattern=r"^[a-z0-9-]{3,63}$")
+    tier: Literal["starter", "basic", "professional"] = "basic"
+
+
+class WebAppWorkload(_Workload):
+    """The hit-counter web app (apps/hitcounter), N containers on distinct hosts."""
+
+    replicas: int = Field(default=2, ge=1, le=16)
+    port: int = Field(default=5000, ge=1024, le=65535)
+    registry: RegistrySettings = RegistrySettings()
+
+    @field_validator("replicas")
+    @classmethod
+    def _at_least_two(cls, replicas: int) -> int:
+        if replicas < 2:
+            raise ValueError(f"at least 2 app replicas behind the load balancer; got {replicas}")
+        return replicas
+
+
+class LoadBalancerWorkload(_Workload):
+    algorithm: Literal["roundrobin", "leastconn", "source"] = "roundrobin"
+    image: str = "haproxy:3.0"
+    public_port: int = Field(default=80, ge=1, le=65535)
+
+
+class Workloads(_Model):
+    storage: Optional[StorageWorkload] = None
+    game: Optional[GameWorkload] = None
+    database: Optional[DatabaseWorkload] = None
+    webapp: Optional[WebAppWorkload] = None
+    load_balancer: Optional[LoadBalancerWorkload] = None
+
+    @model_validator(mode="after")
+    def _dependencies(self) -> "Workloads":
+        if self.game is not None and self.storage is None:
+            raise _KeyedError(("game",), "the game needs workloads.storage (its files live on Gluster)")
+        if self.webapp is not None and self.database is None:
+            raise _KeyedError(("webapp",), "the web app needs workloads.database")
+        if self.load_balancer is not None and self.webapp is None:
+            raise _KeyedError(("loadBalancer",), "the load balancer needs workloads.webapp")
+        return self
+
+
+# --------------------------------------------------------------------------- stack
+
+
+def _check_cidr(cidr: str) -> str:
+    try:
+        ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"an IPv4 or IPv6 network in CIDR form such as 203.0.113.0/24 ({exc})") from None
+    return cidr
+
+
+SshKey = Annotated[str, Field(pattern=r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$")]
+
+
+class StackConfig(_Model):
+    """Everything under ``rancher-stacks:`` in ``Pulumi.<stack>.yaml``."""
+
+    ssh_public_key: Optional[SshKey] = None
+    admin_cidrs: list[str] = Field(default_factory=list)
+    rancheros_version: str = Field(default="v1.5.8", pattern=r"^v\d+\.\d+\.\d+$")
+    protect_stateful: bool = True
+    clouds: Clouds = Clouds()
+    workloads: Workloads = Workloads()
+
+    @field_validator("admin_cidrs")
+    @classmethod
+    def _cidrs(cls, cidrs: list[str]) -> list[str]:
+        for i, cidr in enumerate(cidrs):
+            try:
+                _check_cidr(cidr)
+            except ValueError as exc:
+                raise _KeyedError((i,), str(exc)) from None
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                raise _KeyedError((i,), "an admin network narrower than the whole internet (not /0)")
+        return cidrs
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "StackConfig":
+        for field_name, workload in self.workload_items():
+            if getattr(self.clouds, workload.cloud) is None:
+                raise _KeyedError(
+                    ("workloads", to_camel(field_name), "cloud"),
+                    f"a cloud configured under rancher-stacks:clouds; clouds.{workload.cloud} is not set",
+                )
+        uses_vms = any(w.cloud != "local" for _, w in self.workload_items())
+        if uses_vms and self.ssh_public_key is None:
+            raise _KeyedError(("sshPublicKey",), "an SSH public key (ssh-ed25519 ...) for the rancher user")
+        if uses_vms and not self.admin_cidrs:
+            raise _KeyedError(("adminCidrs",), "at least one admin CIDR that may reach SSH on the hosts")
+        return self
+
+    def workload_items(self) -> list[tuple[str, _Workload]]:
+        """The configured workloads as (field name, settings), in declaration order."""
+        return [
+            (name, value)
+            for name in Workloads.model_fields
+            if (value := getattr(self.workloads, name)) is not None
+        ]
+
+
+class _KeyedError(ValueError):
+    """A validation error raised inside a model that knows the sub-key it is about."""
+
+    def __init__(self, loc: tuple[Union[str, int], ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _key_path(loc: tuple[Union[str, int], ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _message(err: Mapping[str, Any]) -> tuple[tuple[Union[str, int], ...], str]:
+    loc: tuple[Union[str, int], ...] = tuple(err["loc"])
+    ctx = err.get("ctx") or {}
+    exc = ctx.get("error")
+    if isinstance(exc, _KeyedError):
+        return loc + exc.loc, exc.message
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return loc, "no such key (unknown keys are rejected; check the spelling)"
+    if kind == "missing":
+        return loc, "a value (this key is required)"
+    if kind == "literal_error":
+        return loc, f"one of {ctx.get('expected')}; got {err.get('input')!r}"
+    msg = str(err["msg"])
+    for prefix, replacement in (("Value error, ", ""), ("Input should be ", "a value that is ")):
+        if msg.startswith(prefix):
+            msg = replacement + msg[len(prefix) :]
+    return loc, f"{msg}; got {err.get('input')!r}" if kind != "value_error" else msg
+
+
+def parse_stack_config(raw: Mapping[str, Any]) -> StackConfig:
+    """Parse the ``rancher-stacks:`` keys (without the namespace) of one stack.
+
+    Values may be already-decoded objects or the JSON strings Pulumi hands a program.
+    Raises ``ConfigError`` naming the full key on the first problem found.
+    """
+    decoded: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{NAMESPACE}:{key}: expected valid JSON/YAML structure ({exc})") from None
+        decoded[key] = value
+    try:
+        return StackConfig.model_validate(decoded)
+    except ValidationError as exc:
+        errors = exc.errors()
+        loc, message = _message(errors[0])
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(f"{NAMESPACE}:{_key_path(loc)}: expected {message}{more}") from None
+    except _KeyedError as exc:  # raised outside pydantic's wrapping (defensive)
+        raise ConfigError(f"{NAMESPACE}:{_key_path(exc.loc)}: expected {exc.message}") from None
+
+
+def load_stack_config() -> StackConfig:
+    """Read this stack's ``rancher-stacks:*`` config from the Pulumi runtime and parse it."""
+    import pulumi.runtime.config as runtime_config
+
+    prefix = NAMESPACE + ":"
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw = {key[len(prefix) :]: value for key, value in merged.items() if key.startswith(prefix)}
+    return parse_stack_config(raw)
