@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    SecretStr,
     field_validator,
     model_validator,
 )
@@ -182,7 +183,7 @@ class RegistrySettings(_Model):
 class WebAppWorkload(_Workload):
     """The hit-counter web app (apps/hitcounter), N containers on distinct hosts."""
 
-    replicas: int = Field(default=2, ge=1, le=16)
+    replicas: int = Field(default=2, le=16)
     port: int = Field(default=5000, ge=1024, le=65535)
     registry: RegistrySettings = RegistrySettings()
 
@@ -236,11 +237,19 @@ class StackConfig(_Model):
     """Everything under ``rancher-stacks:`` in ``Pulumi.<stack>.yaml``."""
 
     ssh_public_key: Optional[SshKey] = None
+    # Read by the program with require/get_secret so it stays a Pulumi secret; here only to be
+    # accepted as a known key (SecretStr never prints its value).
+    ssh_private_key: Optional[SecretStr] = None
     admin_cidrs: list[str] = Field(default_factory=list)
     rancheros_version: str = Field(default="v1.5.8", pattern=r"^v\d+\.\d+\.\d+$")
     protect_stateful: bool = True
     clouds: Clouds = Clouds()
     workloads: Workloads = Workloads()
+
+    @field_validator("ssh_public_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, key: object) -> object:
+        return None if key == "" else key
 
     @field_validator("admin_cidrs")
     @classmethod

@@ -1,0 +1,103 @@
+"""Stack config parsing: the shipped stacks parse; every mistake names its full key."""
+
+from pathlib import Path
+
+import pytest
+
+from components.config import ConfigError, StackConfig, parse_stack_config
+from tools.stackfile import load_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIoxUQlDyiffLLu/+UM15M3cGKfuMdznlM7IOGA+WOw1 me@host"
+
+
+def shipped(stack: str) -> StackConfig:
+    sf = load_stack_file(ROOT / f"Pulumi.{stack}.yaml", ROOT)
+    raw = {k.split(":", 1)[1]: v for k, v in sf.config.items() if k.startswith("rancher-stacks:")}
+    return parse_stack_config(raw)
+
+
+def base(**workloads) -> dict:
+    return {
+        "sshPublicKey": KEY,
+        "adminCidrs": ["203.0.113.0/24"],
+        "clouds": {
+            "aws": {"region": "us-east-1", "zones": ["us-east-1a", "us-east-1b"]},
+            "gcp": {"project": "my-project-1"},
+            "digitalocean": {"region": "nyc3"},
+        },
+        "workloads": workloads,
+    }
+
+
+def test_dev_runs_on_all_three_clouds():
+    dev = shipped("dev")
+    clouds = {name: w.cloud for name, w in dev.workload_items()}
+    assert set(clouds.values()) == {"aws", "gcp", "digitalocean"}
+    assert clouds == {
+        "storage": "aws", "game": "aws", "database": "gcp", "webapp": "digitalocean", "load_balancer": "digitalocean",
+    }
+
+
+def test_prod_is_ha_restricted_and_protected():
+    prod = shipped("prod")
+    assert prod.protect_stateful is True
+    assert prod.workloads.storage.servers == 3 and len(prod.clouds.aws.zones) == 3
+    assert prod.workloads.database.members == 5 and prod.workloads.webapp.replicas == 3
+    assert all(c.endswith("/32") or c.endswith("/64") for c in prod.admin_cidrs)
+
+
+def test_local_needs_no_cloud_and_no_ssh_key():
+    local = shipped("local")
+    assert {w.cloud for _, w in local.workload_items()} == {"local"}
+    assert local.ssh_public_key is None and local.clouds.aws is None
+
+
+def test_json_strings_are_decoded_like_the_cli_passes_them():
+    raw = base(storage={"cloud": "aws"})
+    cfg = parse_stack_config({**raw, "clouds": __import__("json").dumps(raw["clouds"]), "protectStateful": "false"})
+    assert cfg.clouds.aws.region == "us-east-1" and cfg.protect_stateful is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "expected"),
+    [
+        (base(database={"cloud": "gcp", "members": 4}), "rancher-stacks:workloads.database.members", "odd"),
+        (base(database={"cloud": "gcp", "members": 1}), "rancher-stacks:workloads.database.members", "greater than or equal to 3; got 1"),
+        (base(database={"cloud": "gcp", "memberz": 3}), "rancher-stacks:workloads.database.memberz", "no such key"),
+        (base(storage={"cloud": "azure"}), "rancher-stacks:workloads.storage.cloud", "'aws', 'gcp'"),
+        (base(storage={"cloud": "aws", "servers": 0}), "rancher-stacks:workloads.storage.servers", "greater than or equal to 2; got 0"),
+        (base(webapp={"cloud": "digitalocean", "replicas": 0}, database={"cloud": "gcp"}),
+         "rancher-stacks:workloads.webapp.replicas", "at least 2"),
+        (base(database={"cloud": "gcp"}, webapp={"cloud": "digitalocean"},
+              loadBalancer={"cloud": "digitalocean", "algorithm": "random"}),
+         "rancher-stacks:workloads.loadBalancer.algorithm", "'roundrobin', 'leastconn' or 'source'"),
+        ({**base(), "adminCidrs": ["10.0.0.0/33"]}, "rancher-stacks:adminCidrs[0]", "CIDR"),
+        ({**base(), "adminCidrs": ["0.0.0.0/0"]}, "rancher-stacks:adminCidrs[0]", "not /0"),
+        ({**base(storage={"cloud": "aws"}), "sshPublicKey": ""}, "rancher-stacks:sshPublicKey", "SSH public key"),
+        ({**base(storage={"cloud": "aws"}), "sshPublicKey": "not a key"}, "rancher-stacks:sshPublicKey", "pattern"),
+        ({**base(storage={"cloud": "aws"}), "adminCidrs": []}, "rancher-stacks:adminCidrs", "admin CIDR"),
+        ({**base(), "clouds": {"aws": {"region": "us-east-1", "zones": ["us-west-2a"]}}},
+         "rancher-stacks:clouds.aws.zones[0]", "zone of region 'us-east-1'"),
+        ({**base(), "clouds": {"gcp": {"project": "my-project-1", "zones": ["europe-west1-b"]}}},
+         "rancher-stacks:clouds.gcp.zones[0]", "zone of region 'us-central1'"),
+        ({**base(), "clouds": {"digitalocean": {"size": "s-1vcpu-1gb"}}},
+         "rancher-stacks:clouds.digitalocean.size", "at least 50 GB"),
+        ({"workloads": {"storage": {"cloud": "aws"}}, "sshPublicKey": KEY, "adminCidrs": ["1.2.3.0/24"]},
+         "rancher-stacks:workloads.storage.cloud", "clouds.aws is not set"),
+        (base(game={"cloud": "aws"}), "rancher-stacks:workloads.game", "needs workloads.storage"),
+        ({"workloads": "{\"storage\": "}, "rancher-stacks:workloads", "valid JSON"),
+        ({"clusterSize": 3}, "rancher-stacks:clusterSize", "no such key"),
+    ],
+)
+def test_bad_config_names_the_key(raw, key, expected):
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(raw)
+    message = str(err.value)
+    assert message.startswith(f"{key}: expected"), message
+    assert expected in message, message
+
+
+def test_private_key_never_prints():
+    cfg = parse_stack_config({"sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY----- secret"})
+    assert "secret" not in repr(cfg) and "BEGIN" not in str(cfg)

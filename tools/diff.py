@@ -1,0 +1,84 @@
+"""Compare two canonical plans and describe the change as markdown for a pull request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MISSING = object()
+_FIELDS = ("parent", "provider", "protect", "retainOnDelete", "dependencies")
+
+
+@dataclass
+class PlanDiff:
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    # (resource, [(property path, base value, head value)])
+    changed: list[tuple[dict[str, Any], list[tuple[str, Any, Any]]]] = field(default_factory=list)
+    outputs: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.outputs)
+
+
+def property_changes(base: Any, head: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Leaf-level differences between two JSON values, as (dotted path, base, head)."""
+    if isinstance(base, dict) and isinstance(head, dict):
+        out: list[tuple[str, Any, Any]] = []
+        for key in sorted(set(base) | set(head)):
+            sub = f"{path}.{key}" if path else key
+            out += property_changes(base.get(key, MISSING), head.get(key, MISSING), sub)
+        return out
+    if isinstance(base, list) and isinstance(head, list) and len(base) == len(head):
+        out = []
+        for i, (b, h) in enumerate(zip(base, head)):
+            out += property_changes(b, h, f"{path}[{i}]")
+        return out
+    return [] if base == head else [(path, base, head)]
+
+
+def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
+    before = {r["urn"]: r for r in base["resources"]}
+    after = {r["urn"]: r for r in head["resources"]}
+    d = PlanDiff()
+    d.added = [after[u] for u in sorted(set(after) - set(before))]
+    d.removed = [before[u] for u in sorted(set(before) - set(after))]
+    for urn in sorted(set(before) & set(after)):
+        b, h = before[urn], after[urn]
+        changes = property_changes(b["inputs"], h["inputs"])
+        changes += [(f"({f})", b.get(f), h.get(f)) for f in _FIELDS if b.get(f) != h.get(f)]
+        if changes:
+            d.changed.append((h, changes))
+    d.outputs = property_changes(base.get("outputs", {}), head.get("outputs", {}))
+    return d
+
+
+def _cell(value: Any) -> str:
+    if value is MISSING:
+        return "_(absent)_"
+    text = repr(value) if not isinstance(value, str) else value
+    text = text.replace("|", "\\|").replace("\n", "⏎")
+    return f"`{text[:117] + '...' if len(text) > 120 else text}`"
+
+
+def render_markdown(d: PlanDiff, title: str = "Plan diff") -> str:
+    lines = [f"### {title}", ""]
+    if d.empty:
+        return "\n".join(lines + ["No changes: both plans create the same resources with the same inputs.", ""])
+    lines.append(
+        f"**{len(d.added)} to add, {len(d.removed)} to remove, {len(d.changed)} to change**"
+    )
+    for heading, items, sign in (("Added", d.added, "+"), ("Removed", d.removed, "-")):
+        if items:
+            lines += ["", f"#### {heading}", "", "| | Type | Name |", "|---|---|---|"]
+            lines += [f"| {sign} | `{r['type']}` | `{r['name']}` |" for r in items]
+    if d.changed:
+        lines += ["", "#### Changed"]
+        for r, changes in d.changed:
+            lines += ["", f"`{r['type']}` **{r['name']}**", "", "| Property | Base | Head |", "|---|---|---|"]
+            lines += [f"| `{p}` | {_cell(b)} | {_cell(h)} |" for p, b, h in changes]
+    if d.outputs:
+        lines += ["", "#### Outputs", "", "| Output | Base | Head |", "|---|---|---|"]
+        lines += [f"| `{p}` | {_cell(b)} | {_cell(h)} |" for p, b, h in d.outputs]
+    return "\n".join(lines) + "\n"
