@@ -1,0 +1,75 @@
+"""Benchmark: wall time of the offline plan against the bare import of the SDKs it uses.
+
+    python -m tools.bench [--stack dev] [--runs 5] [--tests]
+
+Both are measured in fresh interpreter processes in the same run, so the ratio is fair on any
+machine: the program's own work should stay small next to importing the provider SDKs, which
+no Pulumi program can avoid. ``--tests`` also times the test suite once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def sdk_modules(plan: dict) -> list[str]:
+    """The SDK modules that define the plan's resource types (what the program must import)."""
+    mods = {"pulumi"}
+    for r in plan["resources"]:
+        pkg, _, rest = r["type"].partition(":")
+        if pkg in ("pulumi", "rancher-stacks"):
+            continue
+        module = rest.split(":")[0].split("/")[0]
+        base = "pulumi_" + pkg.replace("-", "_")
+        mods.add(base if module in ("index", "") else f"{base}.{module}")
+    return sorted(mods)
+
+
+def timed(cmd: list[str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tests", action="store_true", help="also time the test suite once")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan_json = Path(tmp) / "plan.json"
+        plan_cmd = [sys.executable, "-m", "tools.plan", "--stack", args.stack, "--quiet", "--json", str(plan_json)]
+        subprocess.run(plan_cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)  # warm the caches
+        modules = sdk_modules(json.loads(plan_json.read_text()))
+        import_cmd = [sys.executable, "-c", "import " + ", ".join(modules)]
+        imports = timed(import_cmd, args.runs)
+        plans = timed(plan_cmd, args.runs)
+
+    imp, pln = statistics.median(imports), statistics.median(plans)
+    print(f"SDK modules imported by the program: {', '.join(modules)}")
+    print(f"bare import of those SDKs : median {imp:.2f} s over {args.runs} runs (min {min(imports):.2f})")
+    print(f"offline plan of {args.stack:<9}: median {pln:.2f} s over {args.runs} runs (min {min(plans):.2f})")
+    print(f"ratio plan / import      : {pln / imp:.2f}x (goal: at most 1.5x)")
+    if args.tests:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=ROOT, check=False, stdout=subprocess.DEVNULL)
+        print(f"test suite               : {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
