@@ -16,8 +16,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     SecretStr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -68,7 +68,7 @@ class AwsCloud(_Model):
     root_volume_gb: int = Field(default=20, ge=8, le=1024)
 
     @model_validator(mode="after")
-    def _zones_in_region(self) -> "AwsCloud":
+    def _zones_in_region(self) -> AwsCloud:
         for i, zone in enumerate(self.zones):
             if not (zone.startswith(self.region) and len(zone) == len(self.region) + 1):
                 raise _KeyedError(
@@ -88,7 +88,7 @@ class GcpCloud(_Model):
     boot_disk_gb: int = Field(default=20, ge=10, le=2048)
 
     @model_validator(mode="after")
-    def _zones_in_region(self) -> "GcpCloud":
+    def _zones_in_region(self) -> GcpCloud:
         for i, zone in enumerate(self.zones):
             if not (zone.startswith(self.region + "-") and len(zone) == len(self.region) + 2):
                 raise _KeyedError(
@@ -209,7 +209,7 @@ class Workloads(_Model):
     load_balancer: Optional[LoadBalancerWorkload] = None
 
     @model_validator(mode="after")
-    def _dependencies(self) -> "Workloads":
+    def _dependencies(self) -> Workloads:
         if self.game is not None and self.storage is None:
             raise _KeyedError(("game",), "the game needs workloads.storage (its files live on Gluster)")
         if self.webapp is not None and self.database is None:
@@ -264,7 +264,7 @@ class StackConfig(_Model):
         return cidrs
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> "StackConfig":
+    def _cross_checks(self) -> StackConfig:
         for field_name, workload in self.workload_items():
             if getattr(self.clouds, workload.cloud) is None:
                 raise _KeyedError(

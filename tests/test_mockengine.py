@@ -6,8 +6,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from tools.mockengine import SECRET, run_main, run_program
 from tools.mock_outputs import public_ip
+from tools.mockengine import SECRET, run_main, run_program
 
 MINI = Path(__file__).parent / "fixtures" / "miniproject"
 

@@ -32,7 +32,7 @@ def property_changes(base: Any, head: Any, path: str = "") -> list[tuple[str, An
         return out
     if isinstance(base, list) and isinstance(head, list) and len(base) == len(head):
         out = []
-        for i, (b, h) in enumerate(zip(base, head)):
+        for i, (b, h) in enumerate(zip(base, head, strict=True)):
             out += property_changes(b, h, f"{path}[{i}]")
         return out
     return [] if base == head else [(path, base, head)]

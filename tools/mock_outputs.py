@@ -9,7 +9,9 @@ identical plans.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from typing import Any, Callable
 
 Outputs = dict[str, Any]
@@ -155,8 +157,12 @@ def _do_registry(name: str, inputs: Outputs) -> tuple[str, Outputs]:
 
 
 def _do_registry_credentials(name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    # The provider marks dockerCredentials secret; the program must keep it secret.
-    return inputs.get("registryName", name), {"dockerCredentials": '{"auths":{}}'}
+    # The provider marks dockerCredentials secret; the program must keep it secret. Like the real
+    # document, the auths entry is base64("<token>:<token>") for the registry server.
+    token = "dop_v1_" + digest("registry-token", name)
+    auth = base64.b64encode(f"{token}:{token}".encode()).decode()
+    document = json.dumps({"auths": {"registry.digitalocean.com": {"auth": auth}}})
+    return inputs.get("registryName", name), {"dockerCredentials": document}
 
 
 def _random_password(name: str, inputs: Outputs) -> tuple[str, Outputs]:
@@ -217,7 +223,8 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "digitalocean:index/sshKey:SshKey": _do_ssh_key,
     "digitalocean:index/customImage:CustomImage": _do_custom_image,
     "digitalocean:index/containerRegistry:ContainerRegistry": _do_registry,
-    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": _do_registry_credentials,
+    "digitalocean:index/containerRegistryDockerCredentials:"
+    "ContainerRegistryDockerCredentials": _do_registry_credentials,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomId:RandomId": _random_id,
     "tls:index/privateKey:PrivateKey": _tls_private_key,
