@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tools.diff import diff_plans, render_markdown
-from tools.graph import GraphError, build_graph, creation_order, to_dot, to_mermaid, write_graph
+from tools.errors import GraphError
+from tools.graph import build_graph, creation_order, to_dot, to_mermaid, write_graph
 from tools.plan import plan_stack
 from tools.planfile import dumps
 from tools.report import render_counts, render_tree

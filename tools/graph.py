@@ -12,11 +12,8 @@ from typing import Any
 
 import networkx as nx
 
+from tools.errors import GraphError
 from tools.planfile import stack_urn
-
-
-class GraphError(Exception):
-    """The graph cannot be written (unknown format, no Graphviz for SVG)."""
 
 
 def build_graph(plan: dict[str, Any]) -> nx.DiGraph:

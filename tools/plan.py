@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 from components.config import ConfigError
 from tools.diff import diff_plans, render_markdown
-from tools.graph import GraphError, write_graph
+from tools.errors import GraphError
 from tools.mockengine import run_main
 from tools.planfile import build_plan, dumps, policy_resources
 from tools.report import render_counts, render_outputs, render_tree, render_violations
@@ -115,6 +115,8 @@ def run_plan(argv: Sequence[str]) -> int:
     if args.json:
         args.json.write_text(dumps(plan))
     if args.graph:
+        from tools.graph import write_graph  # networkx is only needed here
+
         write_graph(plan, args.graph)
 
     print(f"Offline plan of stack {plan['stack']!r} ({stack_file.name}); nothing was deployed.\n")
