@@ -108,7 +108,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         return resource_outputs(args.typ, args.name, plain)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
-        return invoke_result(args.token, dict(args.args)), None
+        return invoke_result(args.token, dict(args.args)), []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
