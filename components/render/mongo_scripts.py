@@ -1,0 +1,279 @@
+"""Scripts for the MongoDB replica set: the keyfile entrypoint and the replica-set reconciler.
+
+Pure functions from names to sh text (with mongosh JavaScript embedded), checked with
+``shellcheck`` in the tests.
+
+**Keyfile entrypoint.** Members authenticate to each other with a shared keyfile, which mongod
+only accepts when it is owned by the user running mongod and not readable by group or others.
+The official image starts as root and drops to the ``mongodb`` user in its own entrypoint, so a
+small wrapper runs first, as root: it writes ``$MONGO_KEYFILE_CONTENT`` (a secret container
+environment variable) to :data:`KEYFILE_PATH` with mode 0400, owner ``mongodb``, removes the
+variable from its environment and ``exec``\\ s the image's ``docker-entrypoint.sh``. The file
+lives in the container's own filesystem, never on the host's data volume, and is rewritten at
+every start, so a new key only needs a new container.
+
+**Replica-set reconciler.** Runs where the first member's ``docker`` CLI works and drives
+``mongosh`` inside that member's container with ``docker exec``:
+
+1. wait (bounded) until mongosh runs in the container;
+2. wait (bounded) until every wanted member answers ``hello`` on its advertised address as a
+   replica-set member (the image's first-start initialisation runs a temporary mongod that is
+   bound to 127.0.0.1 and is not one);
+3. if no member belongs to a replica set yet: ``replSetInitiate`` with all members, ``_id``
+   0..N-1, then wait (bounded) for a primary;
+4. if the set exists: compare its members with the wanted ones on the primary and apply the
+   difference one member per ``replSetReconfig`` (MongoDB allows one voting member change per
+   reconfig): additions first, then removals, so the majority is never at risk. Removing the
+   current primary is refused with a message (step it down first, then run again);
+5. a set of another name answering on a wanted address stops the script.
+
+The root password is never part of the script: mongosh reads it from ``$MONGO_ROOT_PASSWORD``,
+which ``docker exec -e MONGO_ROOT_PASSWORD`` forwards from the command's environment, or else
+from the member container's own ``MONGO_INITDB_ROOT_PASSWORD`` (``docker exec`` processes get
+the container's configured environment), so the script also works where the SSH server drops
+client environment variables (no ``AcceptEnv``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Sequence
+
+KEYFILE_PATH = "/etc/mongo-keyfile"
+KEYFILE_ENV = "MONGO_KEYFILE_CONTENT"
+ENTRYPOINT_PATH = "/usr/local/bin/rancher-stacks-mongo-entrypoint.sh"
+ROOT_PASSWORD_ENV = "MONGO_ROOT_PASSWORD"
+ROOT_USERNAME = "root"
+
+_CONTAINER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MEMBER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$")
+_USER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
+_ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+def render_keyfile_entrypoint(keyfile_path: str = KEYFILE_PATH, env_var: str = KEYFILE_ENV) -> str:
+    """The wrapper entrypoint that installs the keyfile, then runs the image's entrypoint."""
+    if not _PATH.match(keyfile_path):
+        raise ValueError(f"keyfile path {keyfile_path!r} must be a plain absolute path")
+    if not _ENV.match(env_var):
+        raise ValueError(f"environment variable name {env_var!r} is not valid")
+    return f"""#!/bin/sh
+# Installs the replica-set keyfile from ${env_var} (mode 0400, owner mongodb), then hands
+# over to the official image's entrypoint. Runs as root, before that entrypoint drops to mongodb.
+set -eu
+if [ -z "${{{env_var}:-}}" ]; then
+  echo "keyfile entrypoint: {env_var} is empty; the replica set cannot authenticate" >&2
+  exit 1
+fi
+keyfile='{keyfile_path}'
+umask 0277
+rm -f "$keyfile"
+printf '%s\\n' "${env_var}" > "$keyfile"
+chown mongodb:mongodb "$keyfile"
+chmod 0400 "$keyfile"
+unset {env_var}
+exec docker-entrypoint.sh "$@"
+"""
+
+
+def replica_set_config(replica_set_name: str, members: Sequence[str]) -> dict[str, object]:
+    """The ``replSetInitiate`` document: every member, ``_id`` 0..N-1 in the given order."""
+    _check_members(replica_set_name, members)
+    return {
+        "_id": replica_set_name,
+        "members": [{"_id": i, "host": host} for i, host in enumerate(members)],
+    }
+
+
+def _check_members(replica_set_name: str, members: Sequence[str]) -> None:
+    if not _SET_NAME.match(replica_set_name):
+        raise ValueError(f"replica set name {replica_set_name!r} must match {_SET_NAME.pattern}")
+    if not members:
+        raise ValueError("a replica set needs members")
+    for host in members:
+        if not _MEMBER.match(host) or not 1 <= int(host.rsplit(":", 1)[1]) <= 65535:
+            raise ValueError(f"member {host!r} must be host:port (a host name or IPv4 address)")
+    if len(set(members)) != len(members):
+        raise ValueError(f"members repeat: {list(members)}")
+
+
+def render_replica_set_js(
+    replica_set_name: str,
+    members: Sequence[str],
+    *,
+    username: str = ROOT_USERNAME,
+    wait_seconds: int = 180,
+) -> str:
+    """The mongosh program that initiates the set, or reconciles its members (see module doc)."""
+    config = replica_set_config(replica_set_name, members)
+    if not _USER.match(username):
+        raise ValueError(f"user name {username!r} must match {_USER.pattern}")
+    if wait_seconds < 1:
+        raise ValueError("wait_seconds must be positive")
+    wanted = json.dumps(config, separators=(", ", ": "))
+    return f"""// Replica set {replica_set_name}: initiate it, or reconcile its members.
+const wanted = {wanted};
+const user = {json.dumps(username)};
+const password = process.env.{ROOT_PASSWORD_ENV} || process.env.MONGO_INITDB_ROOT_PASSWORD || "";
+const deadline = Date.now() + {wait_seconds * 1000};
+const options = "/?directConnection=true&serverSelectionTimeoutMS=3000&connectTimeoutMS=3000";
+if (password === "") {{
+  throw new Error("no root password: set {ROOT_PASSWORD_ENV} or the container's MONGO_INITDB_ROOT_PASSWORD");
+}}
+
+function hello(host) {{
+  try {{
+    const conn = new Mongo("mongodb://" + host + options);
+    const reply = conn.getDB("admin").runCommand({{ hello: 1 }});
+    conn.close();
+    return reply;
+  }} catch (err) {{
+    return null;
+  }}
+}}
+
+function isMember(reply) {{
+  return reply !== null && (reply.setName !== undefined || reply.isreplicaset === true);
+}}
+
+function admin(host) {{
+  const adminDb = new Mongo("mongodb://" + host + options).getDB("admin");
+  adminDb.auth(user, password);
+  return adminDb;
+}}
+
+function mustSucceed(what, reply) {{
+  if (reply.ok !== 1) {{
+    throw new Error(what + " failed: " + JSON.stringify(reply));
+  }}
+}}
+
+function survey() {{
+  for (;;) {{
+    const replies = {{}};
+    const silent = [];
+    for (const member of wanted.members) {{
+      const reply = hello(member.host);
+      if (isMember(reply)) {{
+        replies[member.host] = reply;
+      }} else {{
+        silent.push(member.host);
+      }}
+    }}
+    const inSet = Object.keys(replies).filter((h) => replies[h].setName !== undefined);
+    for (const host of inSet) {{
+      if (replies[host].setName !== wanted._id) {{
+        throw new Error(host + " belongs to replica set " + replies[host].setName + ", not " + wanted._id);
+      }}
+    }}
+    const primaries = inSet.map((h) => replies[h].primary).filter((p) => p !== undefined);
+    if (inSet.length > 0 && primaries.length > 0) {{
+      return {{ initiated: true, primary: primaries[0] }};
+    }}
+    if (inSet.length === 0 && silent.length === 0) {{
+      return {{ initiated: false, primary: null }};
+    }}
+    if (Date.now() > deadline) {{
+      throw new Error("gave up waiting; not answering as replica-set members: " + silent.join(", ") +
+        (inSet.length > 0 ? "; no primary among " + inSet.join(", ") : ""));
+    }}
+    sleep(2000);
+  }}
+}}
+
+function waitForPrimary(adminDb) {{
+  while (adminDb.runCommand({{ hello: 1 }}).primary === undefined) {{
+    if (Date.now() > deadline) {{
+      throw new Error("replica set " + wanted._id + " elected no primary in time");
+    }}
+    sleep(1000);
+  }}
+}}
+
+function reconfigure(adminDb, change) {{
+  const config = adminDb.runCommand({{ replSetGetConfig: 1 }}).config;
+  change(config);
+  config.version += 1;
+  mustSucceed("replSetReconfig", adminDb.runCommand({{ replSetReconfig: config }}));
+}}
+
+const state = survey();
+if (!state.initiated) {{
+  const adminDb = admin("127.0.0.1:27017");
+  mustSucceed("replSetInitiate", adminDb.runCommand({{ replSetInitiate: wanted }}));
+  waitForPrimary(adminDb);
+  print("initiated replica set " + wanted._id + " with " + wanted.members.length + " members: " +
+    wanted.members.map((m) => m.host).join(", "));
+}} else {{
+  const adminDb = admin(state.primary);
+  const have = adminDb.runCommand({{ replSetGetConfig: 1 }}).config.members.map((m) => m.host);
+  const want = wanted.members.map((m) => m.host);
+  const add = want.filter((h) => !have.includes(h));
+  const remove = have.filter((h) => !want.includes(h));
+  if (remove.includes(state.primary)) {{
+    throw new Error(state.primary + " is the primary and is to be removed: " +
+      "run rs.stepDown() on it, then run again");
+  }}
+  for (const host of add) {{
+    reconfigure(adminDb, (config) => {{
+      const next = Math.max(...config.members.map((m) => m._id)) + 1;
+      config.members.push({{ _id: next, host: host }});
+    }});
+    print("added " + host + " to replica set " + wanted._id);
+  }}
+  for (const host of remove) {{
+    reconfigure(adminDb, (config) => {{
+      config.members = config.members.filter((m) => m.host !== host);
+    }});
+    print("removed " + host + " from replica set " + wanted._id);
+  }}
+  if (add.length === 0 && remove.length === 0) {{
+    print("replica set " + wanted._id + " already has the wanted members: " + want.join(", "));
+  }}
+}}
+"""
+
+
+def render_replica_set_script(
+    *,
+    container: str,
+    replica_set_name: str,
+    members: Sequence[str],
+    username: str = ROOT_USERNAME,
+    attempts: int = 60,
+    interval_seconds: int = 2,
+    wait_seconds: int = 180,
+) -> str:
+    """The sh script that runs :func:`render_replica_set_js` in ``container`` (members[0])."""
+    if not _CONTAINER.match(container):
+        raise ValueError(f"container name {container!r} is not a valid docker container name")
+    if attempts < 1 or interval_seconds < 1:
+        raise ValueError("attempts and interval_seconds must be positive")
+    js = render_replica_set_js(
+        replica_set_name, members, username=username, wait_seconds=wait_seconds
+    )
+    if "\nRS_JS\n" in f"\n{js}\n":
+        raise ValueError("the script body may not contain the here-document delimiter")
+    limit = attempts * interval_seconds
+    return f"""#!/bin/sh
+# MongoDB replica set {replica_set_name}: {len(members)} members, driven through container {container}.
+# Safe to re-run: it initiates the set once, later it only reconciles the member list.
+set -eu
+container='{container}'
+i=0
+until docker exec "$container" mongosh --quiet --norc --nodb --eval 'quit(0)' >/dev/null 2>&1; do
+  i=$((i + 1))
+  if [ "$i" -ge {attempts} ]; then
+    echo "mongosh did not run in container $container within {limit} s" >&2
+    exit 1
+  fi
+  sleep {interval_seconds}
+done
+js=$(cat <<'RS_JS'
+{js}RS_JS
+)
+docker exec -e {ROOT_PASSWORD_ENV} "$container" mongosh --quiet --norc --nodb --eval "$js"
+"""

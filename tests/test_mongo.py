@@ -1,0 +1,216 @@
+"""``MongoReplicaSet`` under the mock engine: topology, secrets, initiation, failure modes."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pytest
+
+from components.dockerhost import DockerHost, DockerHostArgs, FailureDomain, SshSettings
+from components.mongo import MongoReplicaSet, MongoReplicaSetArgs, member_ingress
+from components.peer import PeerGroup
+from components.render.mongo_scripts import ENTRYPOINT_PATH, KEYFILE_PATH, render_keyfile_entrypoint
+from components.rules import FromGroup, FromSelf
+from tools.mock_outputs import resource_outputs
+from tools.mockengine import SECRET, ProgramRun, run_program
+
+CONTAINER = "docker:index/container:Container"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def remote_hosts(count: int) -> list[DockerHost]:
+    return [
+        DockerHost(
+            f"db{i}",
+            DockerHostArgs(
+                domain=FailureDomain("aws", "us-east-1", f"us-east-1{'abcdefg'[i]}"),
+                public_address=f"203.0.113.{10 + i}",
+                private_address=f"10.0.1.{10 + i}",
+                ssh=SshSettings(),
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+def local_hosts(count: int) -> list[DockerHost]:
+    return [
+        DockerHost(
+            f"h{i}",
+            DockerHostArgs(
+                domain=FailureDomain("local", "local", f"host-{i}"),
+                public_address="127.0.0.1",
+                private_address="127.0.0.1",
+            ),
+        )
+        for i in range(count)
+    ]
+
+
+def deploy(make_hosts, count=3, advertise="public", captured=None) -> ProgramRun:
+    def program() -> None:
+        rs = MongoReplicaSet(
+            "mongo", MongoReplicaSetArgs(hosts=make_hosts(count), advertise=advertise)
+        )
+        pulumi.export("connectionString", rs.connection_string)
+        pulumi.export("members", rs.member_addresses)
+        if captured is not None:
+            rs.connection_string.apply(lambda value: captured.setdefault("connectionString", value))
+            rs.initiation.environment.apply(lambda env: captured.setdefault("environment", env))
+
+    return run_program(program)
+
+
+@pytest.fixture(scope="module")
+def captured() -> dict:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def run(captured) -> ProgramRun:
+    return deploy(remote_hosts, captured=captured)
+
+
+def test_component_props_are_exactly_what_the_policy_pack_reads(run):
+    (component,) = run.by_type("rancher-stacks:index:MongoReplicaSet")
+    assert component.inputs == {
+        "replicaSetName": "rs0",
+        "members": 3,
+        "hosts": ["db0", "db1", "db2"],
+        "zones": ["aws/us-east-1/us-east-1a", "aws/us-east-1/us-east-1b", "aws/us-east-1/us-east-1c"],
+    }
+
+
+def test_one_member_container_per_distinct_host(run):
+    containers = sorted(run.by_type(CONTAINER), key=lambda c: c.name)
+    assert [c.name for c in containers] == ["mongo-db0", "mongo-db1", "mongo-db2"]
+    component = run.by_type("rancher-stacks:index:MongoReplicaSet")[0]
+    providers = set()
+    for i, c in enumerate(containers):
+        assert c.parent == component.urn
+        assert c.provider_urn == run.by_name(f"db{i}-docker").urn
+        providers.add(c.provider_urn)
+    assert len(providers) == 3
+
+
+def test_member_runs_mongod_with_replset_bind_all_and_keyfile(run):
+    c = run.by_name("mongo-db0").inputs
+    assert c["command"] == ["mongod", "--replSet", "rs0", "--bind_ip_all", "--keyFile", KEYFILE_PATH]
+    assert c["entrypoints"] == [ENTRYPOINT_PATH]
+    assert c["uploads"] == [
+        {"file": ENTRYPOINT_PATH, "content": render_keyfile_entrypoint(), "permissions": "0755"}
+    ]
+    assert c["ports"] == [{"internal": 27017, "external": 27017}]
+    assert c["restart"] == "unless-stopped"
+    assert c["image"].startswith("sha256:")  # the pulled official image's id
+    image = run.by_name("mongo-db0-image").inputs
+    assert image["name"] == "mongo:7.0"
+
+
+def test_data_is_bind_mounted_from_the_hosts_data_dir(run):
+    for i in range(3):
+        volumes = run.by_name(f"mongo-db{i}").inputs["volumes"]
+        assert volumes == [{"hostPath": f"/mnt/data/mongodb/mongo-db{i}", "containerPath": "/data/db"}]
+
+
+def test_envs_are_secret_in_the_recorded_inputs(run):
+    for c in run.by_type(CONTAINER):
+        assert c.inputs["envs"] == SECRET
+
+
+def test_keyfile_and_root_password_never_appear_in_plain_text(run):
+    passwords = run.by_type(PASSWORD)
+    assert {p.name for p in passwords} == {"mongo-root-password", "mongo-keyfile"}
+    keyfile = run.by_name("mongo-keyfile").inputs
+    assert 6 <= keyfile["length"] <= 1024 and keyfile["overrideSpecial"] == "+/"
+    assert run.by_name("mongo-root-password").inputs["special"] is False
+    secrets = [resource_outputs(PASSWORD, p.name, p.inputs)[1]["result"] for p in passwords]
+    recorded = json.dumps([r.inputs for r in run.resources]) + json.dumps(run.outputs)
+    for value in secrets:
+        assert len(value) >= 16
+        assert value not in recorded
+
+
+def test_connection_string_is_secret_and_lists_the_advertised_members(run, captured):
+    assert run.outputs["connectionString"] == SECRET
+    assert run.outputs["members"] == ["203.0.113.10:27017", "203.0.113.11:27017", "203.0.113.12:27017"]
+    password = resource_outputs(PASSWORD, "mongo-root-password", {"length": 32})[1]["result"]
+    assert captured["connectionString"] == (
+        f"mongodb://root:{password}@203.0.113.10:27017,203.0.113.11:27017,203.0.113.12:27017/"
+        "?replicaSet=rs0&authSource=admin"
+    )
+
+
+def test_initiation_runs_once_on_the_first_host_after_every_member(run, captured):
+    cmd = run.by_name("mongo-rs-init")
+    assert cmd.type == "command:remote:Command"
+    assert cmd.inputs["connection"] == SECRET  # the SSH connection (and key) stays secret
+    assert cmd.parent == run.by_type("rancher-stacks:index:MongoReplicaSet")[0].urn
+    assert run.by_name("db0-wait-docker").urn in cmd.dependencies  # runs where db0's docker works
+    containers = {c.urn for c in run.by_type(CONTAINER)}
+    assert containers <= set(cmd.dependencies)
+    script = cmd.inputs["create"]
+    assert "container='mongo-db0'" in script
+    wanted = json.loads(script.split("const wanted = ", 1)[1].split(";\n", 1)[0])
+    assert wanted["members"] == [
+        {"_id": 0, "host": "203.0.113.10:27017"},
+        {"_id": 1, "host": "203.0.113.11:27017"},
+        {"_id": 2, "host": "203.0.113.12:27017"},
+    ]
+    assert cmd.inputs["triggers"] == [
+        "rs0", ["203.0.113.10:27017", "203.0.113.11:27017", "203.0.113.12:27017"]
+    ]
+    # The password travels in the command's environment, which is secret as a whole.
+    assert cmd.inputs["environment"] == SECRET
+    password = resource_outputs(PASSWORD, "mongo-root-password", {"length": 32})[1]["result"]
+    assert captured["environment"] == {"MONGO_ROOT_PASSWORD": password}
+    assert password not in script
+
+
+def test_private_advertising_uses_private_addresses():
+    run = deploy(remote_hosts, count=5, advertise="private")
+    assert run.outputs["members"] == [f"10.0.1.{10 + i}:27017" for i in range(5)]
+    assert len(run.by_type(CONTAINER)) == 5
+
+
+@pytest.mark.parametrize("advertise", ["public", "private"])
+def test_local_members_share_one_daemon_on_distinct_ports(advertise):
+    run = deploy(local_hosts, advertise=advertise)
+    assert run.outputs["members"] == [
+        "host.docker.internal:27017", "host.docker.internal:27018", "host.docker.internal:27019"
+    ]
+    ports = [c.inputs["ports"] for c in sorted(run.by_type(CONTAINER), key=lambda c: c.name)]
+    assert ports == [[{"internal": 27017, "external": 27017 + i}] for i in range(3)]
+    for c in run.by_type(CONTAINER):
+        assert c.inputs["hosts"] == [{"host": "host.docker.internal", "ip": "host-gateway"}]
+    assert len(run.by_type("docker:index/remoteImage:RemoteImage")) == 1
+    assert run.by_name("mongo-rs-init").type == "command:local:Command"
+
+
+@pytest.mark.parametrize(("count", "message"), [(2, "odd number"), (4, "odd number"), (1, "at least 3")])
+def test_even_or_too_few_members_are_rejected(count, message):
+    with pytest.raises(ValueError, match=message):
+        MongoReplicaSet("mongo", MongoReplicaSetArgs(hosts=remote_hosts(count)))
+
+
+def test_duplicate_hosts_are_rejected():
+    def program() -> None:
+        hosts = remote_hosts(2)
+        MongoReplicaSet("mongo", MongoReplicaSetArgs(hosts=[hosts[0], hosts[1], hosts[0]]))
+
+    with pytest.raises(ValueError, match="distinct hosts; repeated: db0"):
+        run_program(program)
+
+
+def test_bad_replica_set_name_or_advertise_is_rejected():
+    with pytest.raises(ValueError, match="replica set name"):
+        run_program(lambda: MongoReplicaSet("m", MongoReplicaSetArgs(remote_hosts(3), replica_set_name="r s")))
+    with pytest.raises(ValueError, match="advertise"):
+        run_program(lambda: MongoReplicaSet("m", MongoReplicaSetArgs(remote_hosts(3), advertise="both")))  # type: ignore[arg-type]
+
+
+def test_member_ingress_admits_mongodb_from_the_set_and_each_client_group():
+    web = PeerGroup("web", "aws", pulumi.Output.from_input([]), pulumi.Output.from_input([]))
+    rules = member_ingress([web])
+    assert [(r.service, r.source) for r in rules] == [("mongodb", FromSelf()), ("mongodb", FromGroup(web))]
