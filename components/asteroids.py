@@ -38,7 +38,7 @@ from components.render.asteroids_start import (
     start_environment,
 )
 from components.render.nginx_asteroids import render_nginx_conf
-from components.rules import WORLD, Rule, ports_of
+from components.rules import WORLD, Rule
 
 APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "asteroids"
 GAME_COMMIT = "913aa7c80e0af3109cba41e40023b893ce6e79f6"
@@ -47,12 +47,7 @@ IMAGE_NAME = f"rancher-stacks/asteroids:{GAME_COMMIT[:7]}"
 
 def game_ingress(public_port: int = 80) -> list[Rule]:
     """Firewall rules of the game hosts: the game's HTTP port from anywhere (no TLS is served)."""
-    if public_port not in {r.first for r in ports_of("http")}:
-        raise ValueError(
-            f"the firewall catalog's 'http' service is port 80; a public port of {public_port} "
-            "needs its own catalog entry"
-        )
-    return [Rule("http", WORLD, "Asteroids game (HTTP and WebSocket)")]
+    return [Rule("http", WORLD, "Asteroids game (HTTP and WebSocket)", tcp_port=public_port)]
 
 
 @dataclass

@@ -51,7 +51,7 @@ from components.mongo import (
 )
 from components.peer import PeerGroup
 from components.registry import DigitalOceanRegistry, DigitalOceanRegistryArgs
-from components.rules import FromGroup, Rule, ports_of
+from components.rules import FromGroup, Rule
 
 APP_DIR = Path(__file__).resolve().parent.parent / "apps" / "hitcounter"
 REPOSITORY = "hitcounter"
@@ -87,12 +87,7 @@ def build_context(app_dir: Path) -> str:
 
 def app_ingress(lb: PeerGroup, port: int = 5000) -> list[Rule]:
     """Firewall rules of the web group: the app port, from the load balancer group only."""
-    if port not in {r.first for r in ports_of("hitcounter")}:
-        raise ValueError(
-            f"the firewall catalog's 'hitcounter' service is port 5000; an app port of {port} "
-            "needs its own catalog entry"
-        )
-    return [Rule("hitcounter", FromGroup(lb), f"the hit counter, from {lb.name} only")]
+    return [Rule("hitcounter", FromGroup(lb), f"the hit counter, from {lb.name} only", tcp_port=port)]
 
 
 @dataclass

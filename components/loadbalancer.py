@@ -29,7 +29,7 @@ from components import type_token
 from components.dockerhost import DockerHost
 from components.mongo import LOCAL_GATEWAY
 from components.render.haproxy import CONFIG_PATH, Server, check_settings, render_haproxy_cfg
-from components.rules import WORLD, Rule, ports_of
+from components.rules import WORLD, Rule
 
 
 class Backend(NamedTuple):
@@ -42,12 +42,7 @@ class Backend(NamedTuple):
 
 def lb_ingress(public_port: int = 80) -> list[Rule]:
     """Firewall rules of the load balancer's group: HTTP from anywhere."""
-    if public_port not in {r.first for r in ports_of("http")}:
-        raise ValueError(
-            f"the firewall catalog's 'http' service is port 80; a public port of {public_port} "
-            "needs its own catalog entry"
-        )
-    return [Rule("http", WORLD, "the web site, through the load balancer")]
+    return [Rule("http", WORLD, "the web site, through the load balancer", tcp_port=public_port)]
 
 
 @dataclass

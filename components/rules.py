@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from components.peer import PeerGroup
@@ -114,15 +114,26 @@ Source = Union[Cidrs, FromGroup, FromSelf]
 
 @dataclass(frozen=True)
 class Rule:
-    """Allow ``service`` (a ``CATALOG`` name) from ``source``."""
+    """Allow ``service`` (a ``CATALOG`` name) from ``source``.
+
+    ``tcp_port`` moves a single-port TCP service to another port (a web app configured on 8000
+    is still the "http" service); the policy pack judges the port actually opened.
+    """
 
     service: str
     source: Source
     description: str = ""
+    tcp_port: Optional[int] = None
 
     def __post_init__(self) -> None:
-        ports_of(self.service)
+        ranges = ports_of(self.service)
+        if self.tcp_port is not None:
+            if len(ranges) != 1 or ranges[0].protocol != "tcp":
+                raise ValueError(f"service {self.service!r} spans several ports; it cannot be moved")
+            PortRange("tcp", self.tcp_port, self.tcp_port)
 
     @property
     def ports(self) -> tuple[PortRange, ...]:
+        if self.tcp_port is not None:
+            return (PortRange("tcp", self.tcp_port, self.tcp_port),)
         return ports_of(self.service)

@@ -101,3 +101,4 @@ def test_bad_config_names_the_key(raw, key, expected):
 def test_private_key_never_prints():
     cfg = parse_stack_config({"sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY----- secret"})
     assert "secret" not in repr(cfg) and "BEGIN" not in str(cfg)
+

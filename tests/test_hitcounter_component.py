@@ -240,8 +240,8 @@ def test_app_ingress_admits_the_app_port_from_the_load_balancer_only():
     (rule,) = app_ingress(lb, 5000)
     assert rule.service == "hitcounter" and rule.source == FromGroup(lb)
     assert [(p.protocol, p.first) for p in rule.ports] == [("tcp", 5000)]
-    with pytest.raises(ValueError, match="catalog"):
-        app_ingress(lb, 8000)
+    (moved,) = app_ingress(lb, 8000)
+    assert [(p.protocol, p.first) for p in moved.ports] == [("tcp", 8000)]
 
 
 def test_build_context_is_relative_inside_the_working_directory(monkeypatch, tmp_path):

@@ -181,5 +181,6 @@ def test_bad_backends_are_rejected_before_anything_is_registered():
 def test_lb_ingress_is_http_from_the_world():
     (rule,) = lb_ingress(80)
     assert rule.service == "http" and rule.source == WORLD
-    with pytest.raises(ValueError, match="catalog"):
-        lb_ingress(8080)
+    assert [(p.protocol, p.first) for p in rule.ports] == [("tcp", 80)]
+    (moved,) = lb_ingress(8081)
+    assert [(p.protocol, p.first) for p in moved.ports] == [("tcp", 8081)]
