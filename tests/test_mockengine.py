@@ -46,9 +46,20 @@ def test_outputs_use_mocked_computed_values():
     assert len(set(run.outputs["ips"])) == 3
 
 
-def test_program_errors_propagate_after_draining():
+def test_program_errors_propagate_after_draining_and_do_not_leak_into_the_next_run():
     with pytest.raises(ValueError, match="count too large"):
         _mini(count=9)
+    assert len(_mini(count=2).by_type("aws:ec2/instance:Instance")) == 2
+
+
+def test_invokes_are_recorded_and_answered():
+    def program() -> None:
+        ami = aws.ec2.get_ami_output(owners=["605812595337"], most_recent=True)
+        pulumi.export("ami", ami.id)
+
+    run = run_program(program)
+    assert run.invokes == [("aws:ec2/getAmi:getAmi", {"owners": ["605812595337"], "mostRecent": True})]
+    assert run.outputs["ami"].startswith("ami-")
 
 
 def test_runs_are_isolated_from_each_other():

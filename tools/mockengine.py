@@ -24,7 +24,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
@@ -64,6 +64,8 @@ class ProgramRun:
     stack: str
     resources: list[Registration]
     outputs: dict[str, Any]
+    # Every invoke the program made, as (token, args), in call order.
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def by_type(self, type_: str) -> list[Registration]:
         return [r for r in self.resources if r.type == type_]
@@ -103,11 +105,15 @@ def _plain(value: Any) -> Any:
 class PlanMocks(pulumi.runtime.Mocks):
     """Realistic outputs per resource type and invoke token (see ``tools.mock_outputs``)."""
 
+    def __init__(self) -> None:
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         plain = {k: rpc.unwrap_rpc_secret(v) for k, v in args.inputs.items()}
         return resource_outputs(args.typ, args.name, plain)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, Optional[list[tuple[str, str]]]]:
+        self.invokes.append((args.token, _plain(dict(args.args))))
         return invoke_result(args.token, dict(args.args)), []
 
 
@@ -163,9 +169,25 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
 
 
+def _forget_outstanding_work() -> None:
+    """Drop output tasks a previous (failed) run left in the SDK's process-wide settings.
+
+    The SDK stops waiting at a program's first failed RPC; its other tasks stay in
+    ``SETTINGS.outputs`` (shared by every context) and would fail the next run with the old
+    error. ``pulumi.runtime.test`` clears the same state for the same reason.
+    """
+    for task in list(SETTINGS.outputs):
+        if task.done() and not task.cancelled():
+            task.exception()  # mark retrieved: no "exception was never retrieved" noise
+    SETTINGS.outputs.clear()
+    SETTINGS.rpc_manager.clear()
+
+
 def _run(program: Callable[[], None], project: str, stack: str, config: dict[str, str],
          secret_keys: list[str]) -> ProgramRun:
-    monitor = RecordingMonitor(PlanMocks())
+    _forget_outstanding_work()
+    mocks = PlanMocks()
+    monitor = RecordingMonitor(mocks)
     pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     set_all_config(dict(config), list(secret_keys))
     outputs: dict[str, Any] = {}
@@ -179,9 +201,12 @@ def _run(program: Callable[[], None], project: str, stack: str, config: dict[str
     def body() -> None:
         program()
 
-    _sync_await(run_pulumi_func(body))
-    _sync_await(run_pulumi_func(collect_outputs))
-    return ProgramRun(project, stack, monitor.registrations, outputs)
+    try:
+        _sync_await(run_pulumi_func(body))
+        _sync_await(run_pulumi_func(collect_outputs))
+    finally:
+        _forget_outstanding_work()
+    return ProgramRun(project, stack, monitor.registrations, outputs, mocks.invokes)
 
 
 def run_program(
