@@ -11,6 +11,7 @@ run on the local machine instead of over SSH.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -28,6 +29,16 @@ WAIT_FOR_DOCKER = (
     "i=$((i+1)); if [ \"$i\" -ge 60 ]; then echo 'docker did not start' >&2; exit 1; fi; "
     "sleep 5; done"
 )
+
+
+def wait_for_mount(path: str) -> str:
+    """sh that waits (bounded) until ``path`` is a mount point."""
+    pattern = shlex.quote(f" {path} ")
+    return (
+        f"i=0; until grep -qs {pattern} /proc/mounts; do "
+        "i=$((i+1)); if [ \"$i\" -ge 120 ]; then "
+        f"echo {shlex.quote(path + ' is not mounted')} >&2; exit 1; fi; sleep 5; done"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,9 @@ class DockerHostArgs:
     docker_host: str = LOCAL_DOCKER_HOST
     # Resources the daemon is not usable before (the instance, the data volume attachment).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Remote hosts only: also wait (bounded) until ``data_dir`` is a mount point, so nothing is
+    # ever written to the root disk when the data volume failed to mount.
+    require_data_mount: bool = False
 
 
 class DockerHost(pulumi.ComponentResource):
@@ -108,7 +122,11 @@ class DockerHost(pulumi.ComponentResource):
             self.ready = command.remote.Command(
                 f"{name}-wait-docker",
                 connection=self.connection,
-                create=WAIT_FOR_DOCKER,
+                create=(
+                    f"{WAIT_FOR_DOCKER} && {wait_for_mount(args.data_dir)}"
+                    if args.require_data_mount
+                    else WAIT_FOR_DOCKER
+                ),
                 opts=child,
             )
             self.provider = docker.Provider(

@@ -25,3 +25,6 @@ class PeerGroup:
     gcp_tag: Optional[str] = None
     do_tag: Optional[pulumi.Input[str]] = None
     extra: dict[str, object] = field(default_factory=dict)
+    # How many hosts ``public_ips`` lists: an AWS security group needs one rule per address, and
+    # resources are never created inside ``apply``, so the count must be known up front.
+    count: Optional[int] = None

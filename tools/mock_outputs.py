@@ -77,8 +77,10 @@ def _aws_volume(name: str, inputs: Outputs) -> tuple[str, Outputs]:
 
 
 def _aws_key_pair(name: str, inputs: Outputs) -> tuple[str, Outputs]:
-    key_name = inputs.get("keyName", name)
+    # Unset keyName is auto-named by the provider (resource name plus a random suffix).
+    key_name = inputs.get("keyName") or f"{name}-{digest('keyname', name)[:7]}"
     return key_name, {
+        "keyName": key_name,
         "arn": _arn("ec2", "key-pair", key_name),
         "keyPairId": aws_id("key", name),
         "fingerprint": ":".join(digest("fp", name)[i : i + 2] for i in range(0, 32, 2)),
@@ -88,6 +90,12 @@ def _aws_key_pair(name: str, inputs: Outputs) -> tuple[str, Outputs]:
 def _aws_sg_rule(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     rid = aws_id("sgr", name)
     return rid, {"arn": _arn("ec2", "security-group-rule", rid), "securityGroupRuleId": rid}
+
+
+def _aws_volume_attachment(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # The provider's id: "vai-" and a hash of device name, volume id and instance id.
+    key = f"{inputs.get('deviceName')}-{inputs.get('instanceId')}-{inputs.get('volumeId')}"
+    return f"vai-{int(digest('vai', key)[:8], 16)}", {}
 
 
 def _gcp_self_link(kind: str, name: str, inputs: Outputs) -> tuple[str, Outputs]:
@@ -210,6 +218,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "aws:ec2/securityGroup:SecurityGroup": _aws_sg,
     "aws:ec2/keyPair:KeyPair": _aws_key_pair,
     "aws:ebs/volume:Volume": _aws_volume,
+    "aws:ec2/volumeAttachment:VolumeAttachment": _aws_volume_attachment,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _aws_sg_rule,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _aws_sg_rule,
     "gcp:compute/instance:Instance": _gcp_instance,
