@@ -7,18 +7,14 @@ import logging
 import re
 import runpy
 import socket
-import sys
 from pathlib import Path
 
 import mongomock
 import pytest
+from hitcounter.app import COUNTER_ID, ConfigError, create_app
 from pymongo.errors import PyMongoError
 
 APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "hitcounter"
-if str(APP_DIR) not in sys.path:
-    sys.path.insert(0, str(APP_DIR))
-
-from hitcounter.app import COUNTER_ID, ConfigError, create_app
 
 EXPECTED_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "hitcounter.app:create_app()"]
 REPLICA_SET_URL = (

@@ -166,7 +166,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 id=id_ or "",
             )
         )
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
 
 def _forget_outstanding_work() -> None:
