@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.rules import never_public
+
 NAMESPACE = "rancher-stacks"
 CloudName = Literal["aws", "gcp", "digitalocean", "local"]
 
@@ -270,6 +272,14 @@ class StackConfig(_Model):
                 raise _KeyedError(
                     ("workloads", to_camel(field_name), "cloud"),
                     f"a cloud configured under rancher-stacks:clouds; clouds.{workload.cloud} is not set",
+                )
+        for field_name, workload in self.workload_items():
+            port = getattr(workload, "public_port", None)
+            if workload.cloud != "local" and port is not None and never_public(port):
+                raise _KeyedError(
+                    ("workloads", to_camel(field_name), "publicPort"),
+                    f"a port that may face the internet (80, 443, ...), not the management or data "
+                    f"port {port} (the firewall keeps those to admin CIDRs and peers)",
                 )
         uses_vms = any(w.cloud != "local" for _, w in self.workload_items())
         if uses_vms and self.ssh_public_key is None:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import pulumi
 
 from components import type_token
-from components.rules import Cidrs, FromGroup, FromSelf, PortRange, Rule, Source
+from components.rules import NEVER_PUBLIC_PORTS, Cidrs, FromGroup, FromSelf, PortRange, Rule, Source
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from components.aws_base import AwsBase
@@ -53,21 +53,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 # Services that may be reachable from 0.0.0.0/0 or ::/0 ...
 PUBLIC_SERVICES: frozenset[str] = frozenset({"http", "https"})
-# ... and ports that never are, whatever service a rule calls them (management, cluster and
-# database ports: SSH, the Docker API, Rancher, Gluster, MongoDB, MySQL, Redis, Elasticsearch).
-NEVER_PUBLIC_PORTS: tuple[tuple[int, int], ...] = (
-    (22, 22),
-    (2375, 2376),
-    (3306, 3306),
-    (6379, 6379),
-    (8080, 8080),
-    (9200, 9200),
-    (9300, 9300),
-    (9345, 9346),
-    (24007, 24008),
-    (27017, 27019),
-    (49152, 49251),
-)
 ALL_IPV4 = "0.0.0.0/0"
 ALL_IPV6 = "::/0"
 _AWS_DESCRIPTION_UNSAFE = re.compile(r"[^A-Za-z0-9. _\-:/()#,@\[\]+=&;{}!$*]")

@@ -66,6 +66,30 @@ CATALOG: dict[str, tuple[PortRange, ...]] = {
 }
 
 
+# Ports that are never reachable from the whole internet, whatever service a rule calls them:
+# management, cluster and database ports (SSH, the Docker API, Rancher, Jenkins/Rancher UI,
+# Gluster and its bricks, MongoDB, MySQL, Redis, Elasticsearch, Jenkins agents).
+NEVER_PUBLIC_PORTS: tuple[tuple[int, int], ...] = (
+    (22, 22),
+    (2375, 2376),
+    (3306, 3306),
+    (6379, 6379),
+    (8080, 8080),
+    (9200, 9200),
+    (9300, 9300),
+    (9345, 9346),
+    (24007, 24008),
+    (27017, 27019),
+    (49152, 49251),
+    (50000, 50000),
+)
+
+
+def never_public(port: int) -> bool:
+    """Whether ``port`` is a management or data port that must not face the internet."""
+    return any(first <= port <= last for first, last in NEVER_PUBLIC_PORTS)
+
+
 def ports_of(service: str) -> tuple[PortRange, ...]:
     """The port ranges of a catalog service; ``KeyError`` names the known services."""
     try:

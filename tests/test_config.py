@@ -88,6 +88,11 @@ def test_json_strings_are_decoded_like_the_cli_passes_them():
         (base(game={"cloud": "aws"}), "rancher-stacks:workloads.game", "needs workloads.storage"),
         ({"workloads": "{\"storage\": "}, "rancher-stacks:workloads", "valid JSON"),
         ({"clusterSize": 3}, "rancher-stacks:clusterSize", "no such key"),
+        (base(storage={"cloud": "aws"}, game={"cloud": "aws", "publicPort": 8080}),
+         "rancher-stacks:workloads.game.publicPort", "not the management or data port 8080"),
+        (base(database={"cloud": "gcp"}, webapp={"cloud": "digitalocean"},
+              loadBalancer={"cloud": "digitalocean", "publicPort": 27017}),
+         "rancher-stacks:workloads.loadBalancer.publicPort", "port 27017"),
     ],
 )
 def test_bad_config_names_the_key(raw, key, expected):
