@@ -86,15 +86,8 @@ def _diff_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
-    try:
-        return parser.parse_args(argv)
-    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help
-        raise SystemExit(EXIT_USAGE if exc.code else EXIT_OK) from None
-
-
 def run_diff(argv: Sequence[str]) -> int:
-    args = _parse(_diff_parser(), argv)
+    args = _diff_parser().parse_args(argv)
     base, head = _load_json(args.base), _load_json(args.head)
     for name, plan in (("base", base), ("head", head)):
         if not isinstance(plan, dict) or "resources" not in plan:
@@ -105,7 +98,7 @@ def run_diff(argv: Sequence[str]) -> int:
 
 
 def run_plan(argv: Sequence[str]) -> int:
-    args = _parse(_plan_parser(), argv)
+    args = _plan_parser().parse_args(argv)
     stack_file = args.stack_file or ROOT / f"Pulumi.{args.stack}.yaml"
     if not stack_file.exists():
         raise UsageError(f"{stack_file}: no such stack file")
@@ -140,6 +133,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ConfigError, StackFileError, UsageError, GraphError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SystemExit as exc:  # argparse: 2 after printing its usage error, 0 after --help
+        return EXIT_USAGE if exc.code else EXIT_OK
 
 
 if __name__ == "__main__":
