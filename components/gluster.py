@@ -110,17 +110,13 @@ class GlusterCluster(pulumi.ComponentResource):
         self, name: str, args: GlusterClusterArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         hosts = _validate(name, args)
-        super().__init__(
-            type_token("GlusterCluster"),
-            name,
-            {
-                "volumeName": args.volume_name,
-                "replicas": len(hosts),
-                "servers": [h.host_name for h in hosts],
-                "zones": [str(h.domain) for h in hosts],
-            },
-            opts,
-        )
+        props = {
+            "volumeName": args.volume_name,
+            "replicas": len(hosts),
+            "servers": [h.host_name for h in hosts],
+            "zones": [str(h.domain) for h in hosts],
+        }
+        super().__init__(type_token("GlusterCluster"), name, props, opts)
         self.volume = args.volume_name
         self.hosts = hosts
         self.server_names = [peer_name(h) for h in hosts]
@@ -164,7 +160,8 @@ class GlusterCluster(pulumi.ComponentResource):
 
         self.volume_name = pulumi.Output.from_input(args.volume_name)
         self.server_addresses = pulumi.Output.all(*addresses)
-        self.register_outputs({"volumeName": self.volume_name, "serverAddresses": self.server_addresses})
+        # The props again: a live stack policy sees a component's outputs, not its inputs.
+        self.register_outputs({**props, "volumeName": self.volume_name, "serverAddresses": self.server_addresses})
 
     @staticmethod
     def _container_name(name: str, host: DockerHost) -> str:

@@ -74,17 +74,13 @@ class LoadBalancer(pulumi.ComponentResource):
         check_settings(args.algorithm, args.health_path, args.public_port, names, args.stats_port)
         for backend in args.backends:
             Server(backend.name, "placeholder", backend.port)  # validates name and port now
-        super().__init__(
-            type_token("LoadBalancer"),
-            name,
-            {
-                "algorithm": args.algorithm,
-                "backends": names,
-                "healthCheckPath": args.health_path,
-                "publicPort": args.public_port,
-            },
-            opts,
-        )
+        props = {
+            "algorithm": args.algorithm,
+            "backends": names,
+            "healthCheckPath": args.health_path,
+            "publicPort": args.public_port,
+        }
+        super().__init__(type_token("LoadBalancer"), name, props, opts)
         host = args.host
         backends = list(args.backends)
 
@@ -125,4 +121,5 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         suffix = "/" if args.public_port == 80 else f":{args.public_port}/"
         self.url = pulumi.Output.concat("http://", host.public_address, suffix)
-        self.register_outputs({"url": self.url, "config": self.config})
+        # The props again: a live stack policy sees a component's outputs, not its inputs.
+        self.register_outputs({**props, "url": self.url, "config": self.config})

@@ -141,17 +141,13 @@ class MongoReplicaSet(pulumi.ComponentResource):
         # Checks the set name before anything is registered; the script itself is rendered
         # once the addresses are known.
         replica_set_config(args.replica_set_name, [f"member-{i}:{MONGO_PORT}" for i in range(len(hosts))])
-        super().__init__(
-            type_token("MongoReplicaSet"),
-            name,
-            {
-                "replicaSetName": args.replica_set_name,
-                "members": len(hosts),
-                "hosts": [h.host_name for h in hosts],
-                "zones": [str(h.domain) for h in hosts],
-            },
-            opts,
-        )
+        props = {
+            "replicaSetName": args.replica_set_name,
+            "members": len(hosts),
+            "hosts": [h.host_name for h in hosts],
+            "zones": [str(h.domain) for h in hosts],
+        }
+        super().__init__(type_token("MongoReplicaSet"), name, props, opts)
 
         root_password = random.RandomPassword(
             f"{name}-root-password",
@@ -257,8 +253,9 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 )
             )
         )
+        # The props again: a live stack policy sees a component's outputs, not its inputs.
         self.register_outputs(
-            {"connectionString": self.connection_string, "memberAddresses": self.member_addresses}
+            {**props, "connectionString": self.connection_string, "memberAddresses": self.member_addresses}
         )
 
 

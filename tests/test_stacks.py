@@ -173,3 +173,19 @@ def test_cli_diff_of_dev_and_a_bigger_dev(tmp_path, capsys):
     md = capsys.readouterr().out
     assert "| + | `digitalocean:index/droplet:Droplet` | `webapp-2-vm-droplet` |" in md
     assert "| + | `docker:index/container:Container` | `webapp-webapp-2` |" in md
+
+
+def test_components_repeat_their_policy_props_as_outputs():
+    """Live, a stack policy reads a component's registered outputs; they must carry the props."""
+    from tools.mockengine import run_main
+    from tools.stackfile import load_stack_file
+
+    sf = load_stack_file(ROOT / "Pulumi.dev.yaml", ROOT)
+    run = run_main(ROOT / "__main__.py", project=sf.project, stack=sf.stack, config=sf.config)
+    checked = 0
+    for r in run.resources:
+        if r.type in ("rancher-stacks:index:GlusterCluster", "rancher-stacks:index:MongoReplicaSet",
+                      "rancher-stacks:index:LoadBalancer"):
+            assert {k: r.outputs.get(k) for k in r.inputs} == r.inputs, r.name
+            checked += 1
+    assert checked == 3

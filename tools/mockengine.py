@@ -168,6 +168,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """Keep a component's registered outputs: what a live stack policy would see of it."""
+        outputs = _plain(scrub(rpc.deserialize_properties(request.outputs)))
+        for registration in self.registrations:
+            if registration.urn == request.urn:
+                registration.outputs = outputs
+        return super().RegisterResourceOutputs(request)
+
 
 def _forget_outstanding_work() -> None:
     """Drop output tasks a previous (failed) run left in the SDK's process-wide settings.
