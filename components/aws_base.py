@@ -133,6 +133,7 @@ class AwsBase(pulumi.ComponentResource):
                 user_data=spec.user_data,
                 root_volume_gb=self.settings.root_volume_gb,
                 tags={"rancher-stacks:stack": self.access.stack},
+                imds_http_tokens=self.settings.imds_http_tokens,
             ),
             opts,
         )

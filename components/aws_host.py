@@ -10,7 +10,11 @@ on the Docker bridge cannot read instance metadata. Caveat, checked in rancher/o
 ``config/cloudinit/datasource/metadata/ec2/metadata.go``: RancherOS 1.x fetches user data and
 public keys with plain IMDSv1 GETs (no token). With tokens required those requests get 401, which
 RancherOS treats as "no user data", so the host would boot without our cloud-config and keys.
-``IMDS_HTTP_TOKENS`` is the single switch for that trade-off; the policy pack requires IMDSv2.
+The stack key ``clouds.aws.imdsHttpTokens`` is the switch for that trade-off (default
+"required", which the policy pack demands); "optional" makes RancherOS 1.x hosts configurable
+and is reported by the pack's mandatory ``ec2-imdsv2-required`` policy, so a stack that needs it
+must say so in its policy configuration. No instance profile is attached, so IMDS never holds
+credentials either way.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pulumi_aws as aws
 from components import type_token
 from components.dockerhost import FailureDomain
 
-IMDS_HTTP_TOKENS = "required"
+IMDS_HTTP_TOKENS = "required"  # the default of clouds.aws.imdsHttpTokens
 LOGIN_USER = "rancher"
 
 
@@ -43,6 +47,7 @@ class AwsRancherOSHostArgs:
     user_data: pulumi.Input[str]
     root_volume_gb: int = 20
     tags: Mapping[str, str] = field(default_factory=dict)
+    imds_http_tokens: str = IMDS_HTTP_TOKENS
 
 
 class AwsRancherOSHost(pulumi.ComponentResource):
@@ -65,7 +70,7 @@ class AwsRancherOSHost(pulumi.ComponentResource):
                 "size": args.instance_type,
                 "rootVolumeGb": args.root_volume_gb,
                 "encrypted": True,
-                "imdsHttpTokens": IMDS_HTTP_TOKENS,
+                "imdsHttpTokens": args.imds_http_tokens,
                 "loginUser": LOGIN_USER,
             },
             opts,
@@ -84,7 +89,7 @@ class AwsRancherOSHost(pulumi.ComponentResource):
             user_data=args.user_data,
             metadata_options=aws.ec2.InstanceMetadataOptionsArgs(
                 http_endpoint="enabled",
-                http_tokens=IMDS_HTTP_TOKENS,
+                http_tokens=args.imds_http_tokens,
                 http_put_response_hop_limit=1,
             ),
             root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(

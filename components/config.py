@@ -68,6 +68,9 @@ class AwsCloud(_Model):
     # Pin the RancherOS AMI for the region; None looks it up by owner and name.
     ami_id: Optional[str] = Field(default=None, pattern=r"^ami-[0-9a-f]{8,17}$")
     root_volume_gb: int = Field(default=20, ge=8, le=1024)
+    # IMDSv2 only ("required", the policy pack's rule) or also IMDSv1 ("optional"): RancherOS
+    # 1.x reads its user data and SSH keys with IMDSv1 requests; see components/aws_host.py.
+    imds_http_tokens: Literal["required", "optional"] = "required"
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> AwsCloud:

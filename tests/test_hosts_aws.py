@@ -204,3 +204,16 @@ def test_every_child_hangs_under_a_component(aws_run: ProgramRun) -> None:
         if r.type.startswith("aws:") or r.type.startswith("command:"):
             chain = parent_chain(aws_run, r)
             assert group in chain or chain[0].type == "rancher-stacks:index:AwsBase", r.name
+
+
+def test_imds_tokens_follow_the_stack_config_and_the_policy_reports_optional():
+    import policies
+    from tools.planfile import build_plan, policy_resources
+
+    invokes: list[tuple[str, dict]] = []
+    run = _program(invokes, imdsHttpTokens="optional")
+    instances = run.by_type("aws:ec2/instance:Instance")
+    assert instances and all(i.inputs["metadataOptions"]["httpTokens"] == "optional" for i in instances)
+    violations = policies.evaluate(policy_resources(build_plan(run)))
+    flagged = {v["resource"] for v in violations if v["policy"] == "ec2-imdsv2-required"}
+    assert flagged == {i.name for i in instances}
