@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pulumi
 import pytest
+from host_fixtures import local_hosts
+from host_fixtures import remote_hosts as fixture_hosts
 
-from components.dockerhost import DockerHost, DockerHostArgs, FailureDomain, SshSettings
+from components.dockerhost import DockerHost, FailureDomain
 from components.gluster import PEER_LABEL, GlusterCluster, GlusterClusterArgs, server_ingress
 from components.peer import PeerGroup
 from components.rules import FromGroup, FromSelf
@@ -16,33 +18,14 @@ CLUSTER = "rancher-stacks:index:GlusterCluster"
 
 
 def remote_hosts(count: int, clouds: tuple[str, ...] = ("aws",)) -> list[DockerHost]:
-    return [
-        DockerHost(
-            f"s{i}",
-            DockerHostArgs(
-                domain=FailureDomain(clouds[i % len(clouds)], "region-1", f"zone-{i}"),
-                public_address=f"203.0.113.{10 + i}",
-                private_address=f"10.0.0.{10 + i}",
-                data_dir=f"/srv/data{i}",
-                ssh=SshSettings(),
-            ),
-        )
-        for i in range(count)
-    ]
-
-
-def local_hosts(count: int) -> list[DockerHost]:
-    return [
-        DockerHost(
-            f"h{i}",
-            DockerHostArgs(
-                domain=FailureDomain("local", "local", f"host-{i}"),
-                public_address="127.0.0.1",
-                private_address="127.0.0.1",
-            ),
-        )
-        for i in range(count)
-    ]
+    return fixture_hosts(
+        count,
+        "s",
+        domain=lambda i: FailureDomain(clouds[i % len(clouds)], "region-1", f"zone-{i}"),
+        public=lambda i: f"203.0.113.{10 + i}",
+        private=lambda i: f"10.0.0.{10 + i}",
+        data_dir=lambda i: f"/srv/data{i}",
+    )
 
 
 def plan(make_hosts, **args) -> ProgramRun:

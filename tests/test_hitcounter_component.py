@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from host_fixtures import local_hosts
+from host_fixtures import remote_hosts as fixture_hosts
 
 from components.config import RegistrySettings
-from components.dockerhost import DockerHost, DockerHostArgs, FailureDomain, SshSettings
+from components.dockerhost import DockerHost, FailureDomain
 from components.hitcounter import (
     APP_DIR,
     HitCounterApp,
@@ -36,32 +38,13 @@ TAG = app_content_hash(APP_DIR)[:16]
 
 
 def remote_hosts(count: int) -> list[DockerHost]:
-    return [
-        DockerHost(
-            f"web{i}",
-            DockerHostArgs(
-                domain=FailureDomain("digitalocean", "nyc3", f"nyc3-{i}"),
-                public_address=f"198.51.100.{20 + i}",
-                private_address=f"10.0.2.{20 + i}",
-                ssh=SshSettings(),
-            ),
-        )
-        for i in range(count)
-    ]
-
-
-def local_hosts(count: int) -> list[DockerHost]:
-    return [
-        DockerHost(
-            f"h{i}",
-            DockerHostArgs(
-                domain=FailureDomain("local", "local", f"host-{i}"),
-                public_address="127.0.0.1",
-                private_address="127.0.0.1",
-            ),
-        )
-        for i in range(count)
-    ]
+    return fixture_hosts(
+        count,
+        "web",
+        domain=lambda i: FailureDomain("digitalocean", "nyc3", f"nyc3-{i}"),
+        public=lambda i: f"198.51.100.{20 + i}",
+        private=lambda i: f"10.0.2.{20 + i}",
+    )
 
 
 def deploy(make_hosts, kind: str, count: int = 2, captured: dict | None = None, **extra) -> ProgramRun:

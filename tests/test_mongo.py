@@ -6,8 +6,10 @@ import json
 
 import pulumi
 import pytest
+from host_fixtures import local_hosts
+from host_fixtures import remote_hosts as fixture_hosts
 
-from components.dockerhost import DockerHost, DockerHostArgs, FailureDomain, SshSettings
+from components.dockerhost import DockerHost, FailureDomain
 from components.mongo import MongoReplicaSet, MongoReplicaSetArgs, member_ingress
 from components.peer import PeerGroup
 from components.render.mongo_scripts import ENTRYPOINT_PATH, KEYFILE_PATH, render_keyfile_entrypoint
@@ -20,32 +22,13 @@ PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 def remote_hosts(count: int) -> list[DockerHost]:
-    return [
-        DockerHost(
-            f"db{i}",
-            DockerHostArgs(
-                domain=FailureDomain("aws", "us-east-1", f"us-east-1{'abcdefg'[i]}"),
-                public_address=f"203.0.113.{10 + i}",
-                private_address=f"10.0.1.{10 + i}",
-                ssh=SshSettings(),
-            ),
-        )
-        for i in range(count)
-    ]
-
-
-def local_hosts(count: int) -> list[DockerHost]:
-    return [
-        DockerHost(
-            f"h{i}",
-            DockerHostArgs(
-                domain=FailureDomain("local", "local", f"host-{i}"),
-                public_address="127.0.0.1",
-                private_address="127.0.0.1",
-            ),
-        )
-        for i in range(count)
-    ]
+    return fixture_hosts(
+        count,
+        "db",
+        domain=lambda i: FailureDomain("aws", "us-east-1", f"us-east-1{'abcdefg'[i]}"),
+        public=lambda i: f"203.0.113.{10 + i}",
+        private=lambda i: f"10.0.1.{10 + i}",
+    )
 
 
 def deploy(make_hosts, count=3, advertise="public", captured=None) -> ProgramRun:
