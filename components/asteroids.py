@@ -26,9 +26,8 @@ import pulumi
 import pulumi_docker as docker
 
 from components import type_token
-from components.dockerhost import DockerHost
+from components.dockerhost import DockerHost, check_distinct_hosts, published_ports
 from components.gluster import GlusterCluster
-from components.mongo import check_distinct_hosts, published_ports
 from components.render.asteroids_start import (
     CONFIG_JS,
     CONTAINER_PORT,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Literal, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -22,6 +22,16 @@ import pulumi_docker as docker
 from components import type_token
 
 LOCAL_DOCKER_HOST = "unix:///var/run/docker.sock"
+# How the docker CLI behind a provider talks to a remote daemon over SSH.
+SSH_OPTS = ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"]
+
+# Which address other hosts use to reach a host.
+Advertise = Literal["public", "private"]
+# Containers on the local daemon reach ports published on that machine through the daemon's
+# gateway, never through 127.0.0.1 (inside a container that is the container itself). Every local
+# container maps this name to the gateway (Docker 20.10+), and local hosts advertise it.
+LOCAL_GATEWAY_NAME = "host.docker.internal"
+LOCAL_GATEWAY = docker.ContainerHostArgs(host=LOCAL_GATEWAY_NAME, ip="host-gateway")
 
 # The daemon can start a little after sshd; wait for it (bounded) before anything uses it.
 WAIT_FOR_DOCKER = (
@@ -132,7 +142,7 @@ class DockerHost(pulumi.ComponentResource):
             self.provider = docker.Provider(
                 f"{name}-docker",
                 host=pulumi.Output.concat("ssh://", args.ssh.user, "@", self.public_address, ":22"),
-                ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"],
+                ssh_opts=SSH_OPTS,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
             )
 
@@ -184,3 +194,42 @@ class DockerHost(pulumi.ComponentResource):
             triggers=list(triggers or []),
             opts=opts,
         )
+
+
+# --------------------------------------------------------------------------- placement helpers
+
+
+def published_ports(hosts: Sequence[DockerHost], port: int) -> list[int]:
+    """The host port each host's container publishes ``port`` on.
+
+    Remote hosts each have their own daemon and use ``port``; local hosts share one daemon, so
+    the n-th local host uses ``port + n``.
+    """
+    ports, local = [], 0
+    for host in hosts:
+        if host.is_local:
+            ports.append(port + local)
+            local += 1
+        else:
+            ports.append(port)
+    return ports
+
+
+def check_distinct_hosts(hosts: Sequence[DockerHost], what: str) -> None:
+    """``ValueError`` when a host appears twice in ``hosts`` (by object or by name)."""
+    names = [h.host_name for h in hosts]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{what} must run on distinct hosts; repeated: {', '.join(repeated)}")
+
+
+def host_address(host: DockerHost, advertise: str) -> pulumi.Output[str]:
+    """The address of ``host`` that containers elsewhere use: its public or private address.
+
+    A local host is always ``host.docker.internal``: the other containers run on the same daemon.
+    """
+    if advertise not in ("public", "private"):
+        raise ValueError(f"advertise must be 'public' or 'private'; got {advertise!r}")
+    if host.is_local:
+        return pulumi.Output.from_input(LOCAL_GATEWAY_NAME)
+    return host.public_address if advertise == "public" else host.private_address

@@ -30,8 +30,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import type_token
-from components.dockerhost import DockerHost, FailureDomain
-from components.mongo import check_distinct_hosts
+from components.dockerhost import DockerHost, FailureDomain, check_distinct_hosts
 from components.peer import PeerGroup
 from components.render.gluster_bootstrap import Brick, render_bootstrap
 from components.rules import FromGroup, FromSelf, Rule

@@ -40,15 +40,16 @@ import pulumi_docker as docker
 
 from components import type_token
 from components.config import RegistrySettings
-from components.dockerhost import DockerHost
-from components.loadbalancer import Backend
-from components.mongo import (
+from components.dockerhost import (
     LOCAL_GATEWAY,
+    SSH_OPTS,
     Advertise,
+    DockerHost,
     check_distinct_hosts,
     host_address,
     published_ports,
 )
+from components.loadbalancer import Backend
 from components.peer import PeerGroup
 from components.registry import DigitalOceanRegistry, DigitalOceanRegistryArgs
 from components.rules import FromGroup, Rule
@@ -169,7 +170,7 @@ class HitCounterApp(pulumi.ComponentResource):
                 puller = docker.Provider(
                     f"{name}-{host.host_name}-pull",
                     host=host.provider.host,
-                    ssh_opts=_ssh_opts(host),
+                    ssh_opts=None if host.is_local else SSH_OPTS,
                     registry_auth=[
                         docker.ProviderRegistryAuthArgs(
                             address=registry.server, config_file_content=registry.docker_config
@@ -248,10 +249,3 @@ class HitCounterApp(pulumi.ComponentResource):
                 ],
             }
         )
-
-
-def _ssh_opts(host: DockerHost) -> Optional[list[str]]:
-    """The SSH options ``DockerHost`` gives its own provider, for a second provider to match."""
-    if host.is_local:
-        return None
-    return ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"]

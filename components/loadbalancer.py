@@ -26,8 +26,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import type_token
-from components.dockerhost import DockerHost
-from components.mongo import LOCAL_GATEWAY
+from components.dockerhost import LOCAL_GATEWAY, DockerHost
 from components.render.haproxy import CONFIG_PATH, Server, check_settings, render_haproxy_cfg
 from components.rules import WORLD, Rule
 

@@ -33,14 +33,21 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
 from components import type_token
-from components.dockerhost import DockerHost
+from components.dockerhost import (
+    LOCAL_GATEWAY,
+    Advertise,
+    DockerHost,
+    check_distinct_hosts,
+    host_address,
+    published_ports,
+)
 from components.peer import PeerGroup
 from components.render.mongo_scripts import (
     ENTRYPOINT_PATH,
@@ -55,55 +62,11 @@ from components.render.mongo_scripts import (
 from components.rules import FromGroup, FromSelf, Rule
 
 MONGO_PORT = 27017
-Advertise = Literal["public", "private"]
-# Containers on the local daemon reach ports published on that machine through the daemon's
-# gateway, never through 127.0.0.1 (inside a container that is the container itself). Every local
-# container maps this name to the gateway (Docker 20.10+), and local hosts advertise it.
-LOCAL_GATEWAY_NAME = "host.docker.internal"
-LOCAL_GATEWAY = docker.ContainerHostArgs(host=LOCAL_GATEWAY_NAME, ip="host-gateway")
-
-
 def member_ingress(clients: Sequence[PeerGroup]) -> list[Rule]:
     """Firewall rules of the database group: MongoDB from the members and from each client group."""
     rules = [Rule("mongodb", FromSelf(), "MongoDB replication between the members")]
     rules += [Rule("mongodb", FromGroup(c), f"MongoDB clients: {c.name}") for c in clients]
     return rules
-
-
-def published_ports(hosts: Sequence[DockerHost], port: int) -> list[int]:
-    """The host port each host's container publishes ``port`` on.
-
-    Remote hosts each have their own daemon and use ``port``; local hosts share one daemon, so
-    the n-th local host uses ``port + n``.
-    """
-    ports, local = [], 0
-    for host in hosts:
-        if host.is_local:
-            ports.append(port + local)
-            local += 1
-        else:
-            ports.append(port)
-    return ports
-
-
-def check_distinct_hosts(hosts: Sequence[DockerHost], what: str) -> None:
-    """``ValueError`` when a host appears twice in ``hosts`` (by object or by name)."""
-    names = [h.host_name for h in hosts]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise ValueError(f"{what} must run on distinct hosts; repeated: {', '.join(repeated)}")
-
-
-def host_address(host: DockerHost, advertise: str) -> pulumi.Output[str]:
-    """The address of ``host`` that containers elsewhere use: its public or private address.
-
-    A local host is always ``host.docker.internal``: the other containers run on the same daemon.
-    """
-    if advertise not in ("public", "private"):
-        raise ValueError(f"advertise must be 'public' or 'private'; got {advertise!r}")
-    if host.is_local:
-        return pulumi.Output.from_input(LOCAL_GATEWAY_NAME)
-    return host.public_address if advertise == "public" else host.private_address
 
 
 @dataclass
