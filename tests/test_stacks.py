@@ -189,3 +189,16 @@ def test_components_repeat_their_policy_props_as_outputs():
             assert {k: r.outputs.get(k) for k in r.inputs} == r.inputs, r.name
             checked += 1
     assert checked == 3
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_resource_lives_in_a_component_and_is_named_after_it(plans, stack):
+    plan = plans[stack]
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    for r in plan["resources"]:
+        parent = by_urn.get(r["parent"])
+        if parent is None:  # a top-level component of __main__.py
+            assert r["type"].startswith("rancher-stacks:index:"), r["name"]
+            continue
+        assert parent["type"].startswith("rancher-stacks:index:"), r["name"]
+        assert r["name"].startswith(parent["name"]), (parent["name"], r["name"])
