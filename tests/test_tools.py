@@ -70,7 +70,8 @@ def test_tree_nests_children_under_their_component(plans):
     assert "   ├─ aws:ec2/instance:Instance  web-0  [protect]" in tree
     counts = render_counts(a)
     assert "5 resources to create" in counts
-    assert "aws:ec2/instance:Instance" in counts and "random" in counts
+    assert "     2  aws:ec2/instance:Instance" in counts.splitlines()
+    assert "     1  random" in counts.splitlines()
 
 
 def test_diff_reports_added_and_property_changes(plans):

@@ -46,11 +46,10 @@ def render_counts(plan: dict[str, Any]) -> str:
     resources = plan["resources"]
     by_provider = Counter(provider_of(r["type"]) for r in resources)
     by_type = Counter(r["type"] for r in resources)
-    width = max((len(t) for t in by_type), default=10)
     out = [f"{len(resources)} resources to create", "", "By provider:"]
-    out += [f"  {p:<{width}}  {n:>4}" for p, n in sorted(by_provider.items())]
+    out += [f"  {n:>4}  {p}" for p, n in sorted(by_provider.items())]
     out += ["", "By type:"]
-    out += [f"  {t:<{width}}  {n:>4}" for t, n in sorted(by_type.items())]
+    out += [f"  {n:>4}  {t}" for t, n in sorted(by_type.items())]
     return "\n".join(out)
 
 
