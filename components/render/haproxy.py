@@ -132,6 +132,9 @@ def render_haproxy_cfg(
         "    timeout server 30s",
         "    timeout http-request 10s",
         "    timeout http-keep-alive 5s",
+        # A backend name that does not resolve at start (the local stack's host.docker.internal
+        # outside a container, a DNS hiccup) leaves that server down instead of failing start-up.
+        "    default-server init-addr libc,none",
         "",
         "frontend public",
         f"    bind :{public_port}",
