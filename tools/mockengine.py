@@ -12,7 +12,6 @@ Secret inputs arrive from the SDK wrapped in its secret signature; they are repl
 from __future__ import annotations
 
 import contextvars
-import json
 import os
 import runpy
 from dataclasses import dataclass, field
@@ -248,24 +247,3 @@ def run_main(main: Path, **kwargs: Any) -> ProgramRun:
             os.chdir(cwd)
 
     return run_program(program, **kwargs)
-
-
-def config_from_stack_values(values: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """Turn a stack file's ``config:`` mapping into the flat string map a program receives.
-
-    Objects and arrays become JSON strings (as the Pulumi CLI passes them); ``secure:`` values
-    cannot be decrypted offline, so they become a placeholder and their keys are secret.
-    """
-    flat: dict[str, str] = {}
-    secret: list[str] = []
-    for key, value in values.items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            flat[key] = "offline-plan-placeholder"
-            secret.append(key)
-        elif isinstance(value, (dict, list)):
-            flat[key] = json.dumps(value)
-        elif isinstance(value, bool):
-            flat[key] = "true" if value else "false"
-        else:
-            flat[key] = str(value)
-    return flat, secret

@@ -7,13 +7,12 @@ so the program cannot tell it apart from ``pulumi up``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
-
-from tools.mockengine import config_from_stack_values
 
 
 class StackFileError(Exception):
@@ -52,6 +51,27 @@ def load_project(project_dir: Path) -> tuple[str, dict[str, Any]]:
         elif isinstance(spec, dict) and "value" in spec:
             defaults[full] = spec["value"]
     return name, defaults
+
+
+def config_from_stack_values(values: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Turn a stack file's ``config:`` mapping into the flat string map a program receives.
+
+    Objects and arrays become JSON strings (as the Pulumi CLI passes them); ``secure:`` values
+    cannot be decrypted offline, so they become a placeholder and their keys are secret.
+    """
+    flat: dict[str, str] = {}
+    secret: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            flat[key] = "offline-plan-placeholder"
+            secret.append(key)
+        elif isinstance(value, (dict, list)):
+            flat[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            flat[key] = "true" if value else "false"
+        else:
+            flat[key] = str(value)
+    return flat, secret
 
 
 def load_stack_file(path: Path, project_dir: Path) -> StackFile:
