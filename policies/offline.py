@@ -206,12 +206,14 @@ def _constant(name: str) -> Callable[[str | None], str]:
     return lambda _urn: name
 
 
-def _stack_resources(entries: Sequence[_Entry], provider: ProviderLookup) -> list[PolicyResource]:
+def _stack_resources(
+    entries: Sequence[_Entry], provider: ProviderLookup, props: Sequence[Any]
+) -> list[PolicyResource]:
     """``PolicyResource`` objects with parents and dependencies linked, as the analyzer does."""
     built = {
         entry.urn: PolicyResource(
             entry.resource_type,
-            unknown_checking_proxy(dict(entry.props)),
+            entry_props,
             entry.urn,
             entry.name,
             _options(entry),
@@ -220,7 +222,7 @@ def _stack_resources(entries: Sequence[_Entry], provider: ProviderLookup) -> lis
             [],
             {},
         )
-        for entry in entries
+        for entry, entry_props in zip(entries, props, strict=True)
     }
     for entry in entries:
         resource = built[entry.urn]
@@ -246,6 +248,9 @@ def evaluate(
     entries = [e for e in (_entry(r) for r in resources if isinstance(r, Mapping)) if e is not None]
     provider = _provider_lookup(entries)
     names = {entry.urn: entry.name for entry in entries}
+    # Wrapped once and shared: policies only read props, and wrapping is most of the cost.
+    props = [unknown_checking_proxy(dict(entry.props)) for entry in entries]
+    stack_resources: list[PolicyResource] | None = None
     found: list[Violation] = []
 
     def stack_name(urn: str | None) -> str:
@@ -257,10 +262,10 @@ def evaluate(
             continue
         policy_settings = policy_config(policy, overrides)
         if isinstance(policy, ResourceValidationPolicy):
-            for entry in entries:
+            for entry, entry_props in zip(entries, props, strict=True):
                 args = ResourceValidationArgs(
                     entry.resource_type,
-                    unknown_checking_proxy(dict(entry.props)),
+                    entry_props,
                     entry.urn,
                     entry.name,
                     _options(entry),
@@ -270,7 +275,9 @@ def evaluate(
                 own_name = _constant(entry.name)
                 _guarded(policy.validate, args, _collector(found, policy, level, own_name))
         elif isinstance(policy, StackValidationPolicy):
-            stack_args = StackValidationArgs(_stack_resources(entries, provider), policy_settings)
+            if stack_resources is None:
+                stack_resources = _stack_resources(entries, provider, props)
+            stack_args = StackValidationArgs(stack_resources, policy_settings)
             _guarded(policy.validate, stack_args, _collector(found, policy, level, stack_name))
 
     return sorted(found, key=lambda v: (v["resource"], v["policy"], v["message"], v["enforcement"]))
