@@ -26,7 +26,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import type_token
-from components.dockerhost import DockerHost, check_distinct_hosts, published_ports
+from components.dockerhost import DockerHost, build_context, check_distinct_hosts, published_ports
 from components.gluster import GlusterCluster
 from components.render.asteroids_start import (
     CONFIG_JS,
@@ -103,7 +103,7 @@ class AsteroidsGame(pulumi.ComponentResource):
             image = docker.Image(
                 f"{name}-image-{host.host_name}",
                 build=docker.DockerBuildArgs(
-                    context=str(args.app_dir),
+                    context=build_context(args.app_dir),
                     platform="linux/amd64",
                     args={"NODE_IMAGE": args.node_image, "GAME_COMMIT": GAME_COMMIT},
                 ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, Mapping, Optional, Sequence
 
 import pulumi
@@ -233,3 +234,13 @@ def host_address(host: DockerHost, advertise: str) -> pulumi.Output[str]:
     if host.is_local:
         return pulumi.Output.from_input(LOCAL_GATEWAY_NAME)
     return host.public_address if advertise == "public" else host.private_address
+
+
+def build_context(app_dir: Path) -> str:
+    """``app_dir`` relative to the working directory when inside it (``pulumi up`` runs in the
+    project directory), so that plans and state do not depend on where the checkout lives."""
+    path = Path(app_dir).resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)

@@ -82,7 +82,7 @@ def test_each_game_host_builds_the_image_on_its_own_daemon_and_runs_it():
         assert image.provider.startswith(provider + "::") and container.provider.startswith(provider + "::")
         assert image.inputs["skipPush"] is True and image.inputs["imageName"] == IMAGE_NAME
         assert image.inputs["build"] == {
-            "context": str(APP_DIR),
+            "context": "apps/asteroids",  # relative: plans do not depend on the checkout path
             "platform": "linux/amd64",
             "args": {"NODE_IMAGE": "node:22-bookworm-slim", "GAME_COMMIT": GAME_COMMIT},
         }

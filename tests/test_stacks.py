@@ -97,6 +97,11 @@ def test_local_creates_no_vm_and_no_firewall(plans):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
+    assert str(ROOT) not in dumps(plans[stack])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_generated_secrets_never_appear_in_a_plan(plans, stack):
     text = dumps(plans[stack])
     for name in ("database-keyfile", "database-root-password"):
