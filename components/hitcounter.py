@@ -21,11 +21,14 @@ container runs on the host's own provider from the pulled image id. The credenti
 each pull request and are never written to a host's disk.
 
 **Containers.** Environment ``MONGO_URL`` (secret: the container's ``envs`` are secret outputs)
-and ``PORT``; ``restart: unless-stopped``; the app port published; a health check on
-``/healthcheck`` that ``pulumi up`` waits for; the container's hostname is its name, so the
-page tells which host answered. On local hosts (one shared daemon) the n-th host publishes
-``port + n``, ``host.docker.internal`` maps to the daemon's gateway, and the backends are
-``host.docker.internal:<port>`` (what the balancer's container can reach).
+and ``PORT``; with ``mongo_ca_certificate`` (the replica set's CA, a public certificate) it is
+uploaded to :data:`MONGO_CA_PATH` (mode 0444: the app runs as an unprivileged user) and
+``MONGO_TLS_CA_FILE`` names it, so the app verifies the members' TLS certificates (the
+connection string carries ``tls=true``); ``restart: unless-stopped``; the app port published; a
+health check on ``/healthcheck`` that ``pulumi up`` waits for; the container's hostname is its
+name, so the page tells which host answered. On local hosts (one shared daemon) the n-th host
+publishes ``port + n``, ``host.docker.internal`` maps to the daemon's gateway, and the backends
+are ``host.docker.internal:<port>`` (what the balancer's container can reach).
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ REPOSITORY = "hitcounter"
 # Cloud hosts are x86-64 RancherOS machines, whatever the machine that builds the image.
 REGISTRY_PLATFORM = "linux/amd64"
 _IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".venv", "venv", ".git"}
+# Where the MongoDB CA certificate goes in each app container, and the variable naming it.
+MONGO_CA_PATH = "/etc/hitcounter/mongo-ca.pem"
+MONGO_CA_ENV = "MONGO_TLS_CA_FILE"
 
 
 def app_content_hash(app_dir: Path) -> str:
@@ -106,6 +112,9 @@ class HitCounterAppArgs:
     registry_region: Optional[str] = None
     # The host address the backends list for the load balancer.
     advertise: Advertise = "public"
+    # The CA certificate (PEM) the MongoDB members' TLS certificates are signed by, e.g.
+    # MongoReplicaSet.ca_certificate. None: no CA file, the driver's defaults apply.
+    mongo_ca_certificate: Optional[pulumi.Input[str]] = None
 
 
 class HitCounterApp(pulumi.ComponentResource):
@@ -207,6 +216,18 @@ class HitCounterApp(pulumi.ComponentResource):
             "import urllib.request; "
             f"urllib.request.urlopen('http://127.0.0.1:{args.port}/healthcheck', timeout=3)"
         )
+        envs: list[pulumi.Input[str]] = [
+            pulumi.Output.concat("MONGO_URL=", mongo_url),
+            f"PORT={args.port}",
+        ]
+        uploads: Optional[list[docker.ContainerUploadArgs]] = None
+        if args.mongo_ca_certificate is not None:
+            envs.append(f"{MONGO_CA_ENV}={MONGO_CA_PATH}")
+            uploads = [
+                docker.ContainerUploadArgs(
+                    file=MONGO_CA_PATH, content=args.mongo_ca_certificate, permissions="0444"
+                )
+            ]
         self.backends = []
         self.containers: list[docker.Container] = []
         ports = published_ports(hosts, args.port)
@@ -218,7 +239,8 @@ class HitCounterApp(pulumi.ComponentResource):
                 # The page and /healthcheck name the container that answered: make it the host.
                 hostname=container_name,
                 image=images[host.host_name],
-                envs=[pulumi.Output.concat("MONGO_URL=", mongo_url), f"PORT={args.port}"],
+                envs=envs,
+                uploads=uploads,
                 ports=[docker.ContainerPortArgs(internal=args.port, external=external)],
                 healthcheck=docker.ContainerHealthcheckArgs(
                     tests=["CMD", "python", "-c", health],

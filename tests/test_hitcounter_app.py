@@ -11,7 +11,16 @@ from pathlib import Path
 
 import mongomock
 import pytest
-from hitcounter.app import COUNTER_ID, ConfigError, create_app
+from hitcounter.app import (
+    CLIENT_DEFAULTS,
+    COUNTER_ID,
+    TLS_CA_FILE_ENV,
+    ConfigError,
+    Settings,
+    client_kwargs,
+    client_options,
+    create_app,
+)
 from pymongo.errors import PyMongoError
 
 APP_DIR = Path(__file__).resolve().parents[1] / "apps" / "hitcounter"
@@ -20,6 +29,35 @@ EXPECTED_CMD = ["gunicorn", "-c", "gunicorn.conf.py", "hitcounter.app:create_app
 REPLICA_SET_URL = (
     "mongodb://root:hunter2@h1:27017,h2:27017,h3:27017/?replicaSet=rs0&authSource=admin"
 )
+TLS_URL = REPLICA_SET_URL + "&tls=true"
+# A public test CA certificate (ECDSA P-256, no key kept): pymongo loads it when the client is built.
+TEST_CA_PEM = """-----BEGIN CERTIFICATE-----
+MIIB4DCCAYWgAwIBAgIUcZUpfqntHOUsWoGoUHduaYqf3towCgYIKoZIzj0EAwIw
+PDEdMBsGA1UECgwUcmFuY2hlci1zdGFja3MgdGVzdHMxGzAZBgNVBAMMEmhpdGNv
+dW50ZXIgdGVzdCBDQTAgFw0yNjExMjkxOTAzMTNaGA8yMTI2MTEwNTE5MDMxM1ow
+PDEdMBsGA1UECgwUcmFuY2hlci1zdGFja3MgdGVzdHMxGzAZBgNVBAMMEmhpdGNv
+dW50ZXIgdGVzdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABKdV8R4Ya4mz
+KQwCGdEWJzaRgVsLQENBEAwkcVW/EmCSz3U93sM4FlyoJPMFc500TJLWUk9U+pBT
+WJHlF8MzcyOjYzBhMB0GA1UdDgQWBBR+o15tDf4L6oc8x0ZQzdpqdPHONTAfBgNV
+HSMEGDAWgBR+o15tDf4L6oc8x0ZQzdpqdPHONTAPBgNVHRMBAf8EBTADAQH/MA4G
+A1UdDwEB/wQEAwIBBjAKBggqhkjOPQQDAgNJADBGAiEA2/SLumpreyesL0dNUY+6
+htMImK7dUEcB7IFZD0w4PnkCIQDe0Ndlv3OXBcVuovWkJ6tDAjn1gDHJdenIZic2
+2cAfoA==
+-----END CERTIFICATE-----
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_tls_ca_file_from_the_outside(monkeypatch):
+    """Tests that build a client from the environment decide on MONGO_TLS_CA_FILE themselves."""
+    monkeypatch.delenv(TLS_CA_FILE_ENV, raising=False)
+
+
+@pytest.fixture
+def ca_file(tmp_path) -> str:
+    path = tmp_path / "mongo-ca.pem"
+    path.write_text(TEST_CA_PEM)
+    return str(path)
 
 
 class ExplodingCollection:
@@ -165,6 +203,74 @@ def test_db_and_collection_defaults_and_url_overrides(monkeypatch):
         mongo.close()
 
 
+# --- TLS: MONGO_TLS_CA_FILE ------------------------------------------------------
+
+
+def test_client_kwargs_without_a_ca_file_are_the_client_options():
+    assert client_kwargs(REPLICA_SET_URL) == client_options(REPLICA_SET_URL) == CLIENT_DEFAULTS
+    assert client_kwargs(REPLICA_SET_URL, None) == client_kwargs(REPLICA_SET_URL, "") == CLIENT_DEFAULTS
+
+
+def test_client_kwargs_add_the_ca_file_and_keep_the_url_overrides():
+    url = TLS_URL + "&serverSelectionTimeoutMS=250"
+    kwargs = client_kwargs(url, "/etc/hitcounter/mongo-ca.pem")
+    assert kwargs["tlsCAFile"] == "/etc/hitcounter/mongo-ca.pem"
+    assert "serverSelectionTimeoutMS" not in kwargs  # the URL still wins over the defaults
+    assert {k: v for k, v in kwargs.items() if k != "tlsCAFile"} == client_options(url)
+
+
+def test_settings_read_the_ca_file(ca_file):
+    env = {"MONGO_URL": TLS_URL, TLS_CA_FILE_ENV: f"  {ca_file} "}
+    assert Settings.from_env(env).tls_ca_file == ca_file
+    assert Settings.from_env({"MONGO_URL": TLS_URL, TLS_CA_FILE_ENV: " "}).tls_ca_file is None
+    assert Settings.from_env({"MONGO_URL": TLS_URL}).tls_ca_file is None
+
+
+def test_tls_client_built_from_env_verifies_with_the_ca_file(monkeypatch, ca_file):
+    monkeypatch.setenv("MONGO_URL", TLS_URL)
+    monkeypatch.setenv(TLS_CA_FILE_ENV, ca_file)
+    mongo = create_app().extensions["hitcounter.collection"].database.client
+    try:
+        context = mongo.options.pool_options._ssl_context  # what pymongo dials with
+        assert context is not None
+        assert context.verify_mode.name == "CERT_REQUIRED"
+        assert context.check_hostname is True
+        assert mongo.options.replica_set_name == "rs0"
+    finally:
+        mongo.close()
+
+
+def test_a_missing_ca_file_is_a_clear_startup_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("MONGO_URL", TLS_URL)
+    monkeypatch.setenv(TLS_CA_FILE_ENV, str(tmp_path / "nope.pem"))
+    with pytest.raises(ConfigError, match=f"{TLS_CA_FILE_ENV} is .*nope.pem.*not a file") as info:
+        create_app()
+    assert "hunter2" not in str(info.value)
+
+
+def test_a_ca_file_without_a_certificate_is_a_startup_error(monkeypatch, tmp_path):
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("not a certificate\n")
+    monkeypatch.setenv("MONGO_URL", TLS_URL)
+    monkeypatch.setenv(TLS_CA_FILE_ENV, str(bogus))
+    with pytest.raises(ConfigError, match="is not a usable CA certificate file") as info:
+        create_app()
+    assert "hunter2" not in str(info.value)
+
+
+def test_a_ca_file_with_tls_off_in_the_url_is_rejected_without_the_password(monkeypatch, ca_file):
+    monkeypatch.setenv("MONGO_URL", REPLICA_SET_URL + "&tls=false")
+    monkeypatch.setenv(TLS_CA_FILE_ENV, ca_file)
+    with pytest.raises(ConfigError, match="TLS has not been enabled") as info:
+        create_app()
+    assert "hunter2" not in str(info.value)
+
+
+def test_an_injected_collection_ignores_the_tls_settings(monkeypatch, collection, tmp_path):
+    monkeypatch.setenv(TLS_CA_FILE_ENV, str(tmp_path / "nope.pem"))
+    assert _count(create_app(collection).test_client().get("/")) == 1
+
+
 def test_real_client_with_unreachable_database(monkeypatch):
     """Real pymongo path: startup and /healthcheck work with the DB down, / is 503."""
     monkeypatch.setenv(
@@ -267,6 +373,16 @@ def test_gunicorn_on_starting_rejects_missing_mongo_url(monkeypatch):
     with pytest.raises(SystemExit, match="MONGO_URL is not set"):
         on_starting(None)
     monkeypatch.setenv("MONGO_URL", REPLICA_SET_URL)
+    on_starting(None)  # no error
+
+
+def test_gunicorn_on_starting_rejects_a_missing_ca_file(monkeypatch, tmp_path, ca_file):
+    on_starting = _gunicorn_conf(monkeypatch)["on_starting"]
+    monkeypatch.setenv("MONGO_URL", TLS_URL)
+    monkeypatch.setenv(TLS_CA_FILE_ENV, str(tmp_path / "nope.pem"))
+    with pytest.raises(SystemExit, match=f"{TLS_CA_FILE_ENV} is .*not a file"):
+        on_starting(None)
+    monkeypatch.setenv(TLS_CA_FILE_ENV, ca_file)
     on_starting(None)  # no error
 
 

@@ -15,6 +15,8 @@ from components.config import RegistrySettings
 from components.dockerhost import DockerHost, FailureDomain
 from components.hitcounter import (
     APP_DIR,
+    MONGO_CA_ENV,
+    MONGO_CA_PATH,
     HitCounterApp,
     HitCounterAppArgs,
     app_content_hash,
@@ -35,6 +37,7 @@ CREDENTIALS = (
 )
 MONGO_URL = "mongodb://root:s3cr3t-mongo-pw@10.0.1.1:27017,10.0.1.2:27017/?replicaSet=rs0"
 TAG = app_content_hash(APP_DIR)[:16]
+MONGO_CA = "-----BEGIN CERTIFICATE-----\nTESTCA\n-----END CERTIFICATE-----\n"
 
 
 def remote_hosts(count: int) -> list[DockerHost]:
@@ -114,6 +117,50 @@ def test_mongo_url_is_secret_in_every_container(do_run, do_captured):
         assert do_captured[c.name.removeprefix("web-")] == [f"MONGO_URL={MONGO_URL}", "PORT=5000"]
     recorded = json.dumps([r.inputs for r in do_run.resources]) + json.dumps(do_run.outputs)
     assert "s3cr3t-mongo-pw" not in recorded
+
+
+def test_without_a_mongo_ca_nothing_is_uploaded(do_run, local_run):
+    for c in containers(do_run) + containers(local_run):
+        assert "uploads" not in c.inputs
+
+
+@pytest.fixture(scope="module")
+def tls_captured() -> dict:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def tls_run(tls_captured) -> ProgramRun:
+    # The CA arrives as an Output, the way MongoReplicaSet.ca_certificate does.
+    return deploy(
+        remote_hosts,
+        "digitalocean",
+        captured=tls_captured,
+        mongo_ca_certificate=pulumi.Output.from_input(MONGO_CA),
+    )
+
+
+def test_the_mongo_ca_is_uploaded_into_every_container_and_named_in_its_env(tls_run, tls_captured):
+    found = containers(tls_run)
+    assert len(found) == 2
+    for c in found:
+        # Public material: readable in the plan, readable by the app's unprivileged user.
+        assert c.inputs["uploads"] == [
+            {"file": MONGO_CA_PATH, "content": MONGO_CA, "permissions": "0444"}
+        ]
+        assert c.inputs["envs"] == SECRET  # still: MONGO_URL holds the password
+        assert tls_captured[c.name.removeprefix("web-")] == [
+            f"MONGO_URL={MONGO_URL}", "PORT=5000", f"{MONGO_CA_ENV}={MONGO_CA_PATH}"
+        ]
+    assert MONGO_CA_PATH == "/etc/hitcounter/mongo-ca.pem" and MONGO_CA_ENV == "MONGO_TLS_CA_FILE"
+
+
+def test_the_mongo_ca_reaches_local_containers_too():
+    run = deploy(local_hosts, "none", mongo_ca_certificate=MONGO_CA)
+    for c in containers(run):
+        assert c.inputs["uploads"] == [
+            {"file": MONGO_CA_PATH, "content": MONGO_CA, "permissions": "0444"}
+        ]
 
 
 def test_registry_path_pushes_to_the_registry_endpoint(do_run):

@@ -10,15 +10,29 @@ from host_fixtures import local_hosts
 from host_fixtures import remote_hosts as fixture_hosts
 
 from components.dockerhost import DockerHost, FailureDomain
-from components.mongo import MongoReplicaSet, MongoReplicaSetArgs, member_ingress
+from components.mongo import (
+    MongoReplicaSet,
+    MongoReplicaSetArgs,
+    connection_string,
+    member_ingress,
+    mongod_command,
+)
 from components.peer import PeerGroup
-from components.render.mongo_scripts import ENTRYPOINT_PATH, KEYFILE_PATH, render_keyfile_entrypoint
+from components.render.mongo_scripts import (
+    ENTRYPOINT_PATH,
+    KEYFILE_PATH,
+    TLS_CA_PATH,
+    TLS_CERTIFICATE_KEY_PATH,
+    render_member_entrypoint,
+)
 from components.rules import FromGroup, FromSelf
 from tools.mock_outputs import resource_outputs
 from tools.mockengine import SECRET, ProgramRun, run_program
 
 CONTAINER = "docker:index/container:Container"
 PASSWORD = "random:index/randomPassword:RandomPassword"
+TLS_KEY = "tls:index/privateKey:PrivateKey"
+MOCK_KEY = resource_outputs(TLS_KEY, "any", {})[1]["privateKeyPem"]
 
 
 def remote_hosts(count: int) -> list[DockerHost]:
@@ -38,9 +52,12 @@ def deploy(make_hosts, count=3, advertise="public", captured=None) -> ProgramRun
         )
         pulumi.export("connectionString", rs.connection_string)
         pulumi.export("members", rs.member_addresses)
+        pulumi.export("caCertificate", rs.ca_certificate)
         if captured is not None:
             rs.connection_string.apply(lambda value: captured.setdefault("connectionString", value))
             rs.initiation.environment.apply(lambda env: captured.setdefault("environment", env))
+            for i, container in enumerate(rs.containers):
+                container.envs.apply(lambda envs, i=i: captured.setdefault(f"envs-{i}", envs))
 
     return run_program(program)
 
@@ -77,12 +94,20 @@ def test_one_member_container_per_distinct_host(run):
     assert len(providers) == 3
 
 
-def test_member_runs_mongod_with_replset_bind_all_and_keyfile(run):
+def test_member_runs_mongod_with_replset_bind_all_keyfile_and_required_tls(run):
     c = run.by_name("mongo-db0").inputs
-    assert c["command"] == ["mongod", "--replSet", "rs0", "--bind_ip_all", "--keyFile", KEYFILE_PATH]
+    assert c["command"] == [
+        "mongod", "--replSet", "rs0", "--bind_ip_all", "--keyFile", KEYFILE_PATH,
+        "--tlsMode", "requireTLS",
+        "--tlsCertificateKeyFile", TLS_CERTIFICATE_KEY_PATH,
+        "--tlsCAFile", TLS_CA_PATH,
+        "--tlsAllowConnectionsWithoutCertificates",
+    ]
+    assert c["command"] == mongod_command("rs0")
     assert c["entrypoints"] == [ENTRYPOINT_PATH]
+    # Only the (public) wrapper script is uploaded; the secret files come from the secret envs.
     assert c["uploads"] == [
-        {"file": ENTRYPOINT_PATH, "content": render_keyfile_entrypoint(), "permissions": "0755"}
+        {"file": ENTRYPOINT_PATH, "content": render_member_entrypoint(), "permissions": "0755"}
     ]
     assert c["ports"] == [{"internal": 27017, "external": 27017}]
     assert c["restart"] == "unless-stopped"
@@ -121,8 +146,83 @@ def test_connection_string_is_secret_and_lists_the_advertised_members(run, captu
     password = resource_outputs(PASSWORD, "mongo-root-password", {"length": 32})[1]["result"]
     assert captured["connectionString"] == (
         f"mongodb://root:{password}@203.0.113.10:27017,203.0.113.11:27017,203.0.113.12:27017/"
-        "?replicaSet=rs0&authSource=admin"
+        "?replicaSet=rs0&authSource=admin&tls=true"
     )
+
+
+def test_connection_string_helper_turns_tls_on():
+    url = connection_string("root", "pw", ["10.0.0.1:27017", "10.0.0.2:27017"], "rs0")
+    assert url == "mongodb://root:pw@10.0.0.1:27017,10.0.0.2:27017/?replicaSet=rs0&authSource=admin&tls=true"
+    assert "tls=true" not in connection_string("root", "pw", ["10.0.0.1:27017"], "rs0", tls=False)
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+def test_a_pki_child_issues_one_certificate_per_member(run):
+    component = run.by_type("rancher-stacks:index:MongoReplicaSet")[0]
+    (pki,) = run.by_type("rancher-stacks:index:ReplicaSetPki")
+    assert pki.name == "mongo-pki" and pki.parent == component.urn
+    assert pki.inputs["members"] == ["db0", "db1", "db2"]
+    assert pki.inputs["replicaSetName"] == "rs0"
+    ca = run.by_name("mongo-pki-ca")
+    assert ca.type == "tls:index/selfSignedCert:SelfSignedCert" and ca.inputs["isCaCertificate"] is True
+    certs = run.by_type("tls:index/locallySignedCert:LocallySignedCert")
+    assert sorted(c.name for c in certs) == ["mongo-pki-db0-cert", "mongo-pki-db1-cert", "mongo-pki-db2-cert"]
+    for c in certs:
+        assert {"server_auth", "client_auth"} <= set(c.inputs["allowedUses"])
+
+
+def sans(run: ProgramRun, member: str) -> tuple[list[str], list[str]]:
+    inputs = run.by_name(f"mongo-pki-{member}-csr").inputs
+    return inputs["dnsNames"], inputs["ipAddresses"]
+
+
+def test_remote_member_certificates_name_their_advertised_ip(run):
+    for i in range(3):
+        assert sans(run, f"db{i}") == (["localhost"], [f"203.0.113.{10 + i}", "127.0.0.1"])
+
+
+def test_private_advertising_certifies_the_private_ips():
+    run = deploy(remote_hosts, advertise="private")
+    for i in range(3):
+        assert sans(run, f"db{i}") == (["localhost"], [f"10.0.1.{10 + i}", "127.0.0.1"])
+
+
+def test_local_member_certificates_name_host_docker_internal():
+    run = deploy(local_hosts)
+    for i in range(3):
+        assert sans(run, f"h{i}") == (["host.docker.internal", "localhost"], ["127.0.0.1"])
+
+
+def test_each_member_gets_its_own_certificate_and_key_and_the_ca_in_secret_envs(run, captured):
+    assert run.outputs["caCertificate"] == resource_outputs(
+        "tls:index/selfSignedCert:SelfSignedCert", "mongo-pki-ca", {}
+    )[1]["certPem"]  # public: not a secret output
+    component = run.by_type("rancher-stacks:index:MongoReplicaSet")[0]
+    assert component.outputs["caCertificate"] == run.outputs["caCertificate"]
+    password = resource_outputs(PASSWORD, "mongo-root-password", {"length": 32})[1]["result"]
+    keyfile = resource_outputs(PASSWORD, "mongo-keyfile", {"length": 756})[1]["result"]
+    for i in range(3):
+        cert = resource_outputs(
+            "tls:index/locallySignedCert:LocallySignedCert", f"mongo-pki-db{i}-cert", {}
+        )[1]["certPem"]
+        assert captured[f"envs-{i}"] == [
+            "MONGO_INITDB_ROOT_USERNAME=root",
+            f"MONGO_INITDB_ROOT_PASSWORD={password}",
+            f"MONGO_KEYFILE_CONTENT={keyfile}",
+            f"MONGO_TLS_CERTIFICATE_KEY={cert}{MOCK_KEY}",
+            f"MONGO_TLS_CA={run.outputs['caCertificate']}",
+        ]
+
+
+def test_no_private_key_material_is_recorded_in_plain_text(run):
+    assert "PRIVATE KEY" in MOCK_KEY and "MOCK" in MOCK_KEY  # what a leak would look like
+    assert len(run.by_type(TLS_KEY)) == 4  # the CA's and one per member
+    for r in run.resources:
+        text = json.dumps([r.inputs, r.outputs])
+        assert "PRIVATE KEY" not in text and "MOCK" not in text, r.name
+    assert "PRIVATE KEY" not in json.dumps(run.outputs)
 
 
 def test_initiation_runs_once_on_the_first_host_after_every_member(run, captured):

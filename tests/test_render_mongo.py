@@ -15,8 +15,14 @@ import pytest
 from components.render.mongo_scripts import (
     KEYFILE_ENV,
     KEYFILE_PATH,
+    MEMBER_FILES,
     ROOT_PASSWORD_ENV,
-    render_keyfile_entrypoint,
+    TLS_CA_ENV,
+    TLS_CA_PATH,
+    TLS_CERTIFICATE_KEY_ENV,
+    TLS_CERTIFICATE_KEY_PATH,
+    MemberFile,
+    render_member_entrypoint,
     render_replica_set_js,
     render_replica_set_script,
     replica_set_config,
@@ -56,8 +62,8 @@ def test_replica_set_script_passes_shellcheck(tmp_path):
     shellcheck(render_replica_set_script(container="db-h0", replica_set_name="rs0", members=[A, B, C]), tmp_path)
 
 
-def test_keyfile_entrypoint_passes_shellcheck(tmp_path):
-    shellcheck(render_keyfile_entrypoint(), tmp_path)
+def test_member_entrypoint_passes_shellcheck(tmp_path):
+    shellcheck(render_member_entrypoint(), tmp_path)
 
 
 @pytest.mark.parametrize("count", [3, 5, 7])
@@ -81,15 +87,111 @@ def test_script_drives_the_first_member_and_keeps_the_password_out_of_its_text()
     assert "-p " not in script and "--password" not in script
 
 
-def test_keyfile_entrypoint_installs_a_private_mongodb_owned_key():
-    script = render_keyfile_entrypoint()
-    assert f"keyfile='{KEYFILE_PATH}'" in script
-    assert f'printf \'%s\\n\' "${KEYFILE_ENV}" > "$keyfile"' in script
-    assert 'chown mongodb:mongodb "$keyfile"' in script
-    assert 'chmod 0400 "$keyfile"' in script
+def test_member_entrypoint_installs_private_mongodb_owned_files():
+    script = render_member_entrypoint()
+    assert [(f.path, f.env_var) for f in MEMBER_FILES] == [
+        (KEYFILE_PATH, KEYFILE_ENV),
+        (TLS_CERTIFICATE_KEY_PATH, TLS_CERTIFICATE_KEY_ENV),
+        (TLS_CA_PATH, TLS_CA_ENV),
+    ]
+    for f in MEMBER_FILES:
+        assert f'install_from_env {f.env_var} "${{{f.env_var}:-}}" \'{f.path}\'' in script
+    assert 'printf \'%s\\n\' "$2" > "$3"' in script
+    assert 'chown mongodb:mongodb "$3"' in script
+    assert 'chmod 0400 "$3"' in script
     assert "umask 0277" in script
-    assert f"unset {KEYFILE_ENV}" in script
+    assert f"unset {KEYFILE_ENV} {TLS_CERTIFICATE_KEY_ENV} {TLS_CA_ENV}\n" in script
     assert script.rstrip().endswith('exec docker-entrypoint.sh "$@"')
+
+
+def run_entrypoint(tmp_path: Path, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, Path]:
+    """Run the entrypoint for real, with files under tmp_path and chown/exec stubbed on PATH."""
+    root = tmp_path / "root"
+    root.mkdir()
+    files = [MemberFile(str(root / f"file{i}"), f.env_var, f.what) for i, f in enumerate(MEMBER_FILES)]
+    script = tmp_path / "entrypoint.sh"
+    script.write_text(render_member_entrypoint(files))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "chown").write_text("#!/bin/sh\necho \"chown $*\" >> \"$STUB_LOG\"\n")
+    (bin_dir / "docker-entrypoint.sh").write_text(
+        "#!/bin/sh\necho \"exec $*\" >> \"$STUB_LOG\"\nenv | grep -c '^MONGO_' >> \"$STUB_LOG\" || true\n"
+    )
+    for stub in bin_dir.iterdir():
+        stub.chmod(0o755)
+    environment = {"PATH": f"{bin_dir}:{os.environ.get('PATH', '')}", "STUB_LOG": str(tmp_path / "log")}
+    environment.update(env)
+    result = subprocess.run(
+        ["sh", str(script), "mongod", "--replSet", "rs0"],
+        capture_output=True, text=True, timeout=60, env=environment, check=False,
+    )
+    return result, root
+
+
+def test_member_entrypoint_writes_each_file_0400_and_hands_over_without_the_secrets(tmp_path):
+    pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    env = {KEYFILE_ENV: "c2VjcmV0", TLS_CERTIFICATE_KEY_ENV: pem + "KEY", TLS_CA_ENV: pem}
+    result, root = run_entrypoint(tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert (root / "file0").read_text() == "c2VjcmV0\n"
+    assert (root / "file1").read_text() == pem + "KEY\n"
+    assert (root / "file2").read_text() == pem + "\n"
+    for i in range(3):
+        assert (root / f"file{i}").stat().st_mode & 0o777 == 0o400
+    log = (tmp_path / "log").read_text().splitlines()
+    assert log == [f"chown mongodb:mongodb {root / f'file{i}'}" for i in range(3)] + [
+        "exec mongod --replSet rs0",
+        "0",  # no MONGO_* variable reaches the image's entrypoint
+    ]
+
+
+@pytest.mark.parametrize("missing", [KEYFILE_ENV, TLS_CERTIFICATE_KEY_ENV, TLS_CA_ENV])
+def test_member_entrypoint_refuses_to_start_without_a_file(tmp_path, missing):
+    env = {KEYFILE_ENV: "k", TLS_CERTIFICATE_KEY_ENV: "pem", TLS_CA_ENV: "ca"}
+    del env[missing]
+    result, _ = run_entrypoint(tmp_path, env)
+    assert result.returncode != 0
+    assert f"{missing} is empty" in result.stderr
+    assert not (tmp_path / "log").exists() or "exec" not in (tmp_path / "log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ((), "at least one file"),
+        ((MemberFile("relative", "A", "x"),), "plain absolute path"),
+        ((MemberFile("/a", "a-b", "x"),), "environment variable name"),
+        ((MemberFile("/a", "A", "x'; reboot; '"),), "plain words"),
+        ((MemberFile("/a", "A", "x"), MemberFile("/a", "B", "y")), "repeat a path"),
+    ],
+)
+def test_member_entrypoint_rejects_bad_files(files, message):
+    with pytest.raises(ValueError, match=message):
+        render_member_entrypoint(files)
+
+
+def test_every_connection_of_the_reconciler_is_tls_with_the_member_certificate(tmp_path):
+    script = render_replica_set_script(container="db-h0", replica_set_name="rs0", members=[A, B, C])
+    shellcheck(script, tmp_path)
+    options = re.search(r'^const options = (.*?);$', script, re.M | re.S)
+    assert options, "the script sets no connection options"
+    text = options.group(1)
+    assert '"&tls=true&tlsCAFile=" + encodeURIComponent("/etc/mongo-tls-ca.pem")' in text
+    assert '"&tlsCertificateKeyFile=" + encodeURIComponent("/etc/mongo-tls-member.pem")' in text
+    assert script.count('new Mongo("mongodb://" + host + options)') == 2  # hello() and admin()
+    assert "new Mongo(" not in script.replace('new Mongo("mongodb://" + host + options)', "")
+    # Before any connection, the script checks that the container has its TLS files.
+    assert f"for file in '{TLS_CA_PATH}' '{TLS_CERTIFICATE_KEY_PATH}'; do" in script
+    assert 'docker exec "$container" test -s "$file"' in script
+
+
+def test_tls_file_paths_are_checked():
+    with pytest.raises(ValueError, match="TLS file path"):
+        render_replica_set_script(
+            container="db-h0", replica_set_name="rs0", members=[A, B, C], tls_ca_file="ca.pem"
+        )
+    with pytest.raises(ValueError, match="TLS file path"):
+        render_replica_set_js("rs0", [A, B, C], tls_certificate_key_file="/x'y")
 
 
 @pytest.mark.parametrize(
@@ -132,6 +234,12 @@ function node(host) {
 }
 class Mongo {
   constructor(uri) {
+    // The members run requireTLS: a connection without the CA and the member's certificate fails.
+    const query = new URLSearchParams(uri.split("?")[1] || "");
+    if (query.get("tls") !== "true" || query.get("tlsCAFile") !== cluster.tlsCAFile ||
+        query.get("tlsCertificateKeyFile") !== cluster.tlsCertificateKeyFile) {
+      throw new Error("connection closed: the server requires TLS with the replica set's CA (" + uri + ")");
+    }
     this.host = uri.replace("mongodb://", "").split("/")[0];
     node(this.host);
     this.authed = false;
@@ -194,16 +302,20 @@ def run_js(members: list[str], cluster: dict, tmp_path: Path, env: dict | None =
     return result.returncode, result.stdout + result.stderr, calls
 
 
+TLS_FILES = {"tlsCAFile": TLS_CA_PATH, "tlsCertificateKeyFile": TLS_CERTIFICATE_KEY_PATH}
+
+
 def fresh(*hosts: str, **extra) -> dict:
     return {"self": hosts[0], "password": PASSWORD, "primary": None, "config": None,
-            "nodes": {h: {} for h in hosts}, **extra}
+            "nodes": {h: {} for h in hosts}, **TLS_FILES, **extra}
 
 
 def existing(members: list[str], primary: str, *others: str) -> dict:
     nodes = {h: {"setName": "rs0"} for h in members}
     nodes.update({h: {} for h in others})
     config = {"_id": "rs0", "version": 1, "members": [{"_id": i, "host": h} for i, h in enumerate(members)]}
-    return {"self": members[0], "password": PASSWORD, "primary": primary, "config": config, "nodes": nodes}
+    return {"self": members[0], "password": PASSWORD, "primary": primary, "config": config, "nodes": nodes,
+            **TLS_FILES}
 
 
 def test_fresh_members_are_initiated_once_with_all_members(tmp_path):
@@ -276,4 +388,11 @@ def test_the_wait_for_members_is_bounded(tmp_path):
 def test_a_wrong_password_fails_loudly(tmp_path):
     code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path, env={ROOT_PASSWORD_ENV: "wrong"})
     assert code != 0 and "Authentication failed" in out
+    assert calls == []
+
+
+def test_without_the_tls_files_no_member_answers(tmp_path):
+    cluster = fresh(A, B, C, tlsCAFile="/elsewhere/ca.pem")
+    code, out, calls = run_js([A, B, C], cluster, tmp_path)
+    assert code != 0 and "not answering as replica-set members" in out
     assert calls == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
 
 Outputs = dict[str, Any]
@@ -193,6 +194,49 @@ def _tls_private_key(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     }
 
 
+def _pem(kind: str, *parts: str) -> str:
+    """A PEM block of ``kind`` whose body is derived from ``parts`` (public material only)."""
+    body = base64.b64encode(bytes.fromhex(digest(kind, *parts))).decode()
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
+_TLS_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _tls_validity(inputs: Outputs) -> Outputs:
+    end = _TLS_EPOCH + timedelta(hours=int(inputs.get("validityPeriodHours", 0)))
+    return {
+        "validityStartTime": _TLS_EPOCH.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "validityEndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "readyForRenewal": False,
+    }
+
+
+def _tls_self_signed_cert(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    serial = str(int(digest("serial", name)[:16], 16))
+    return serial, {
+        "certPem": _pem("CERTIFICATE", "self-signed", name),
+        "keyAlgorithm": "ECDSA",
+        **_tls_validity(inputs),
+    }
+
+
+def _tls_cert_request(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    return digest("csr", name)[:40], {
+        "certRequestPem": _pem("CERTIFICATE REQUEST", name),
+        "keyAlgorithm": "ECDSA",
+    }
+
+
+def _tls_locally_signed_cert(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    serial = str(int(digest("serial", name)[:16], 16))
+    return serial, {
+        "certPem": _pem("CERTIFICATE", "locally-signed", name),
+        "caKeyAlgorithm": "ECDSA",
+        **_tls_validity(inputs),
+    }
+
+
 def _docker_image(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     image = inputs.get("imageName", name)
     sha = "sha256:" + digest("image", name)
@@ -237,6 +281,9 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomId:RandomId": _random_id,
     "tls:index/privateKey:PrivateKey": _tls_private_key,
+    "tls:index/selfSignedCert:SelfSignedCert": _tls_self_signed_cert,
+    "tls:index/certRequest:CertRequest": _tls_cert_request,
+    "tls:index/locallySignedCert:LocallySignedCert": _tls_locally_signed_cert,
     "docker:index/image:Image": _docker_image,
     "docker:index/remoteImage:RemoteImage": _docker_remote_image,
     "docker:index/container:Container": _docker_container,

@@ -1,16 +1,19 @@
-"""Scripts for the MongoDB replica set: the keyfile entrypoint and the replica-set reconciler.
+"""Scripts for the MongoDB replica set: the member entrypoint and the replica-set reconciler.
 
 Pure functions from names to sh text (with mongosh JavaScript embedded), checked with
 ``shellcheck`` in the tests.
 
-**Keyfile entrypoint.** Members authenticate to each other with a shared keyfile, which mongod
-only accepts when it is owned by the user running mongod and not readable by group or others.
-The official image starts as root and drops to the ``mongodb`` user in its own entrypoint, so a
-small wrapper runs first, as root: it writes ``$MONGO_KEYFILE_CONTENT`` (a secret container
-environment variable) to :data:`KEYFILE_PATH` with mode 0400, owner ``mongodb``, removes the
-variable from its environment and ``exec``\\ s the image's ``docker-entrypoint.sh``. The file
-lives in the container's own filesystem, never on the host's data volume, and is rewritten at
-every start, so a new key only needs a new container.
+**Member entrypoint.** A member needs three files that must not sit on the host's disk or in the
+image: the shared keyfile (internal authentication), its TLS certificate with private key, and
+the replica set's CA certificate. mongod only accepts a keyfile owned by the user running mongod
+and not readable by group or others; the official image starts as root and drops to the
+``mongodb`` user in its own entrypoint. So a small wrapper runs first, as root: for each of
+:data:`MEMBER_FILES` it writes the content of a (secret) container environment variable to its
+path with mode 0400, owner ``mongodb``, then removes the variables from its environment and
+``exec``\\ s the image's ``docker-entrypoint.sh``. The files live in the container's own
+filesystem, never on the host's data volume, and are rewritten at every start, so a new key or
+certificate only needs a new container. (``root``, which ``docker exec`` runs as, reads them
+too: the reconciler's mongosh presents the member's certificate.)
 
 **Replica-set reconciler.** Runs where the first member's ``docker`` CLI works and drives
 ``mongosh`` inside that member's container with ``docker exec``:
@@ -27,6 +30,15 @@ every start, so a new key only needs a new container.
    current primary is refused with a message (step it down first, then run again);
 5. a set of another name answering on a wanted address stops the script.
 
+Every connection is TLS (the members run ``--tlsMode requireTLS``): verified against the
+replica set's CA (:data:`TLS_CA_PATH`), presenting the member's own certificate
+(:data:`TLS_CERTIFICATE_KEY_PATH`). mongosh runs with ``--nodb`` and opens its connections with
+``new Mongo(uri)``, which does not inherit mongosh's command-line TLS options, so the options
+are part of every connection string: ``tls=true&tlsCAFile=...&tlsCertificateKeyFile=...``. The
+first member is dialled as ``127.0.0.1`` (an IP SAN of every member certificate; ``localhost``
+could resolve to ``::1``, where mongod does not listen), the others at their advertised
+addresses, which their certificates name.
+
 The root password is never part of the script: mongosh reads it from ``$MONGO_ROOT_PASSWORD``,
 which ``docker exec -e MONGO_ROOT_PASSWORD`` forwards from the command's environment, or else
 from the member container's own ``MONGO_INITDB_ROOT_PASSWORD`` (``docker exec`` processes get
@@ -38,10 +50,15 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Sequence
 
 KEYFILE_PATH = "/etc/mongo-keyfile"
 KEYFILE_ENV = "MONGO_KEYFILE_CONTENT"
+TLS_CERTIFICATE_KEY_PATH = "/etc/mongo-tls-member.pem"
+TLS_CERTIFICATE_KEY_ENV = "MONGO_TLS_CERTIFICATE_KEY"
+TLS_CA_PATH = "/etc/mongo-tls-ca.pem"
+TLS_CA_ENV = "MONGO_TLS_CA"
 ENTRYPOINT_PATH = "/usr/local/bin/rancher-stacks-mongo-entrypoint.sh"
 ROOT_PASSWORD_ENV = "MONGO_ROOT_PASSWORD"
 ROOT_USERNAME = "root"
@@ -52,29 +69,65 @@ _MEMBER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$")
 _USER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_WHAT = re.compile(r"^[A-Za-z0-9 .-]+$")
 
 
-def render_keyfile_entrypoint(keyfile_path: str = KEYFILE_PATH, env_var: str = KEYFILE_ENV) -> str:
-    """The wrapper entrypoint that installs the keyfile, then runs the image's entrypoint."""
-    if not _PATH.match(keyfile_path):
-        raise ValueError(f"keyfile path {keyfile_path!r} must be a plain absolute path")
-    if not _ENV.match(env_var):
-        raise ValueError(f"environment variable name {env_var!r} is not valid")
+@dataclass(frozen=True)
+class MemberFile:
+    """A file the member entrypoint writes from an environment variable (mode 0400, mongodb)."""
+
+    path: str
+    env_var: str
+    what: str
+
+
+MEMBER_FILES = (
+    MemberFile(KEYFILE_PATH, KEYFILE_ENV, "the replica-set keyfile"),
+    MemberFile(TLS_CERTIFICATE_KEY_PATH, TLS_CERTIFICATE_KEY_ENV, "the TLS certificate and key"),
+    MemberFile(TLS_CA_PATH, TLS_CA_ENV, "the TLS CA certificate"),
+)
+
+
+def render_member_entrypoint(files: Sequence[MemberFile] = MEMBER_FILES) -> str:
+    """The wrapper entrypoint that installs ``files``, then runs the image's entrypoint."""
+    if not files:
+        raise ValueError("the member entrypoint needs at least one file to install")
+    for f in files:
+        if not _PATH.match(f.path):
+            raise ValueError(f"path {f.path!r} must be a plain absolute path")
+        if not _ENV.match(f.env_var):
+            raise ValueError(f"environment variable name {f.env_var!r} is not valid")
+        if not _WHAT.match(f.what):
+            raise ValueError(f"description {f.what!r} must be plain words")
+    for attr in ("path", "env_var"):
+        values = [getattr(f, attr) for f in files]
+        if len(set(values)) != len(values):
+            raise ValueError(f"member files repeat a {attr}: {values}")
+    installs = "".join(
+        f'install_from_env {f.env_var} "${{{f.env_var}:-}}" \'{f.path}\' \'{f.what}\'\n'
+        for f in files
+    )
+    names = " ".join(f.env_var for f in files)
     return f"""#!/bin/sh
-# Installs the replica-set keyfile from ${env_var} (mode 0400, owner mongodb), then hands
-# over to the official image's entrypoint. Runs as root, before that entrypoint drops to mongodb.
+# Installs the member's keyfile and TLS files from environment variables (mode 0400, owner
+# mongodb), then hands over to the official image's entrypoint. Runs as root, before that
+# entrypoint drops to mongodb.
 set -eu
-if [ -z "${{{env_var}:-}}" ]; then
-  echo "keyfile entrypoint: {env_var} is empty; the replica set cannot authenticate" >&2
-  exit 1
-fi
-keyfile='{keyfile_path}'
 umask 0277
-rm -f "$keyfile"
-printf '%s\\n' "${env_var}" > "$keyfile"
-chown mongodb:mongodb "$keyfile"
-chmod 0400 "$keyfile"
-unset {env_var}
+
+# install_from_env NAME VALUE PATH WHAT: write VALUE (the variable NAME) to PATH.
+install_from_env() {{
+  if [ -z "$2" ]; then
+    echo "member entrypoint: $1 is empty; cannot install $4" >&2
+    exit 1
+  fi
+  rm -f "$3"
+  printf '%s\\n' "$2" > "$3"
+  chown mongodb:mongodb "$3"
+  chmod 0400 "$3"
+}}
+
+{installs}unset {names}
 exec docker-entrypoint.sh "$@"
 """
 
@@ -100,12 +153,20 @@ def _check_members(replica_set_name: str, members: Sequence[str]) -> None:
         raise ValueError(f"members repeat: {list(members)}")
 
 
+def _check_tls_files(ca_file: str, certificate_key_file: str) -> None:
+    for path in (ca_file, certificate_key_file):
+        if not _PATH.match(path):
+            raise ValueError(f"TLS file path {path!r} must be a plain absolute path")
+
+
 def render_replica_set_js(
     replica_set_name: str,
     members: Sequence[str],
     *,
     username: str = ROOT_USERNAME,
     wait_seconds: int = 180,
+    tls_ca_file: str = TLS_CA_PATH,
+    tls_certificate_key_file: str = TLS_CERTIFICATE_KEY_PATH,
 ) -> str:
     """The mongosh program that initiates the set, or reconciles its members (see module doc)."""
     config = replica_set_config(replica_set_name, members)
@@ -113,13 +174,17 @@ def render_replica_set_js(
         raise ValueError(f"user name {username!r} must match {_USER.pattern}")
     if wait_seconds < 1:
         raise ValueError("wait_seconds must be positive")
+    _check_tls_files(tls_ca_file, tls_certificate_key_file)
     wanted = json.dumps(config, separators=(", ", ": "))
     return f"""// Replica set {replica_set_name}: initiate it, or reconcile its members.
 const wanted = {wanted};
 const user = {json.dumps(username)};
 const password = process.env.{ROOT_PASSWORD_ENV} || process.env.MONGO_INITDB_ROOT_PASSWORD || "";
 const deadline = Date.now() + {wait_seconds * 1000};
-const options = "/?directConnection=true&serverSelectionTimeoutMS=3000&connectTimeoutMS=3000";
+// requireTLS: verify the members against the replica set's CA, present this member's certificate.
+const options = "/?directConnection=true&serverSelectionTimeoutMS=3000&connectTimeoutMS=3000" +
+  "&tls=true&tlsCAFile=" + encodeURIComponent({json.dumps(tls_ca_file)}) +
+  "&tlsCertificateKeyFile=" + encodeURIComponent({json.dumps(tls_certificate_key_file)});
 if (password === "") {{
   throw new Error("no root password: set {ROOT_PASSWORD_ENV} or the container's MONGO_INITDB_ROOT_PASSWORD");
 }}
@@ -246,6 +311,8 @@ def render_replica_set_script(
     attempts: int = 60,
     interval_seconds: int = 2,
     wait_seconds: int = 180,
+    tls_ca_file: str = TLS_CA_PATH,
+    tls_certificate_key_file: str = TLS_CERTIFICATE_KEY_PATH,
 ) -> str:
     """The sh script that runs :func:`render_replica_set_js` in ``container`` (members[0])."""
     if not _CONTAINER.match(container):
@@ -253,7 +320,12 @@ def render_replica_set_script(
     if attempts < 1 or interval_seconds < 1:
         raise ValueError("attempts and interval_seconds must be positive")
     js = render_replica_set_js(
-        replica_set_name, members, username=username, wait_seconds=wait_seconds
+        replica_set_name,
+        members,
+        username=username,
+        wait_seconds=wait_seconds,
+        tls_ca_file=tls_ca_file,
+        tls_certificate_key_file=tls_certificate_key_file,
     )
     if "\nRS_JS\n" in f"\n{js}\n":
         raise ValueError("the script body may not contain the here-document delimiter")
@@ -271,6 +343,13 @@ until docker exec "$container" mongosh --quiet --norc --nodb --eval 'quit(0)' >/
     exit 1
   fi
   sleep {interval_seconds}
+done
+# Every member runs requireTLS: without its CA and certificate, mongosh cannot reach any of them.
+for file in '{tls_ca_file}' '{tls_certificate_key_file}'; do
+  if ! docker exec "$container" test -s "$file"; then
+    echo "container $container has no $file; it must be started by the TLS member entrypoint" >&2
+    exit 1
+  fi
 done
 js=$(cat <<'RS_JS'
 {js}RS_JS

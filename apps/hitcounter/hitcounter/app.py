@@ -8,6 +8,10 @@ Gunicorn calls the factory once in every worker process *after* forking
 (``preload_app`` stays off), so each worker owns exactly one ``MongoClient``.
 The client is built with ``connect=False``: nothing touches the network until
 the first counter update, and a worker can start while the database is down.
+
+TLS: when ``MONGO_TLS_CA_FILE`` names a CA certificate (PEM), the client
+verifies the servers' certificates against it (``tlsCAFile``); the connection
+string turns TLS on (``tls=true``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ COUNTER_ID = "page_views"
 DEFAULT_DB = "hitcounter"
 DEFAULT_COLLECTION = "counters"
 EXTENSION_KEY = "hitcounter.collection"
+TLS_CA_FILE_ENV = "MONGO_TLS_CA_FILE"
 
 # Client defaults. Anything also given in MONGO_URL's query string (for
 # example ``?serverSelectionTimeoutMS=2000``) wins over these, because pymongo
@@ -71,6 +76,8 @@ class Settings:
     mongo_url: str
     mongo_db: str = DEFAULT_DB
     mongo_collection: str = DEFAULT_COLLECTION
+    # CA certificate (PEM file) to verify the servers' TLS certificates with.
+    tls_ca_file: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,11 +89,18 @@ class Settings:
                 "connection string, e.g. mongodb://user:password@h1:27017,"
                 "h2:27017,h3:27017/?replicaSet=rs0&authSource=admin"
             )
+        tls_ca_file = env.get(TLS_CA_FILE_ENV, "").strip() or None
+        if tls_ca_file is not None and not os.path.isfile(tls_ca_file):
+            raise ConfigError(
+                f"{TLS_CA_FILE_ENV} is {tls_ca_file!r}, which is not a file. Set it "
+                "to the MongoDB CA certificate (PEM), or unset it."
+            )
         return cls(
             mongo_url=url,
             mongo_db=env.get("MONGO_DB", "").strip() or DEFAULT_DB,
             mongo_collection=env.get("MONGO_COLLECTION", "").strip()
             or DEFAULT_COLLECTION,
+            tls_ca_file=tls_ca_file,
         )
 
 
@@ -102,15 +116,30 @@ def client_options(url: str) -> dict[str, Any]:
     return {k: v for k, v in CLIENT_DEFAULTS.items() if k.lower() not in in_url}
 
 
+def client_kwargs(url: str, tls_ca_file: str | None = None) -> dict[str, Any]:
+    """The MongoClient keyword arguments: client_options(url), plus ``tlsCAFile``
+    when a CA file is configured (it wins over a ``tlsCAFile`` in the URL)."""
+    kwargs = client_options(url)
+    if tls_ca_file:
+        kwargs["tlsCAFile"] = tls_ca_file
+    return kwargs
+
+
 def collection_from_settings(settings: Settings) -> Any:
     """Build the (not yet connected) MongoClient and return the collection."""
+    kwargs = client_kwargs(settings.mongo_url, settings.tls_ca_file)
     try:
         client: MongoClient[dict[str, Any]] = MongoClient(
-            settings.mongo_url, connect=False, **client_options(settings.mongo_url)
+            settings.mongo_url, connect=False, **kwargs
         )
     except ConfigurationError as exc:  # includes InvalidURI
         # The URL holds a password: never echo it back, only pymongo's reason.
         raise ConfigError(f"MONGO_URL is not a usable MongoDB URL: {exc}") from None
+    except OSError as exc:  # ssl.SSLError included: the CA file is loaded right here
+        raise ConfigError(
+            f"{TLS_CA_FILE_ENV}={settings.tls_ca_file} is not a usable CA "
+            f"certificate file: {exc}"
+        ) from None
     return client[settings.mongo_db][settings.mongo_collection]
 
 
