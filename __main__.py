@@ -107,6 +107,7 @@ if w.database is not None:
             HitCounterAppArgs(
                 hosts=app_hosts.hosts,
                 mongo_url=replica_set.connection_string,
+                mongo_ca_certificate=replica_set.ca_certificate,
                 port=w.webapp.port,
                 registry=w.webapp.registry,
                 app_dir=Path("apps/hitcounter").resolve(),

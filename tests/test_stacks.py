@@ -93,7 +93,7 @@ def test_prod_is_spread_over_three_zones(plans):
 
 def test_local_creates_no_vm_and_no_firewall(plans):
     types = {r["type"].split(":")[0] for r in plans["local"]["resources"]}
-    assert types <= {"rancher-stacks", "docker", "command", "random", "pulumi"}
+    assert types <= {"rancher-stacks", "docker", "command", "random", "tls", "pulumi"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
@@ -207,3 +207,17 @@ def test_every_resource_lives_in_a_component_and_is_named_after_it(plans, stack)
             continue
         assert parent["type"].startswith("rancher-stacks:index:"), r["name"]
         assert r["name"].startswith(parent["name"]), (parent["name"], r["name"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_app_containers_trust_the_replica_sets_ca_and_mongod_requires_tls(plans, stack):
+    plan = plans[stack]
+    apps = [r for r in of_type(plan, "docker:index/container:Container") if r["name"].startswith("webapp-webapp-")]
+    members = [r for r in of_type(plan, "docker:index/container:Container") if r["name"].startswith("database-database-")]
+    assert len(apps) >= 2 and len(members) >= 3
+    for app in apps:
+        files = {u["file"]: u["content"] for u in app["inputs"]["uploads"]}
+        assert files["/etc/hitcounter/mongo-ca.pem"].startswith("-----BEGIN CERTIFICATE-----"), app["name"]
+    for member in members:
+        command = member["inputs"]["command"]
+        assert command[command.index("--tlsMode") + 1] == "requireTLS", member["name"]
