@@ -221,3 +221,19 @@ def test_app_containers_trust_the_replica_sets_ca_and_mongod_requires_tls(plans,
     for member in members:
         command = member["inputs"]["command"]
         assert command[command.index("--tlsMode") + 1] == "requireTLS", member["name"]
+
+
+def test_the_real_entry_point_flushes_and_keeps_exit_codes(tmp_path):
+    import subprocess
+    import sys
+
+    bad = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "nosuch"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ") and "Pulumi.nosuch.yaml: no such stack file" in bad.stderr
+    out = tmp_path / "plan.json"
+    good = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "local", "--quiet", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.rstrip().endswith("Policies: 0 mandatory violation(s), 0 advisory")
+    assert json.loads(out.read_text())["stack"] == "local"
