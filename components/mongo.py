@@ -85,6 +85,8 @@ from components.render.mongo_scripts import (
 from components.rules import FromGroup, FromSelf, Rule
 
 MONGO_PORT = 27017
+# Every port of every member; also a prop, so the policy pack can hold the stack to it.
+TLS_MODE = "requireTLS"
 
 
 def mongod_command(replica_set_name: str) -> list[str]:
@@ -97,7 +99,7 @@ def mongod_command(replica_set_name: str) -> list[str]:
         "--keyFile",
         KEYFILE_PATH,
         "--tlsMode",
-        "requireTLS",
+        TLS_MODE,
         "--tlsCertificateKeyFile",
         TLS_CERTIFICATE_KEY_PATH,
         "--tlsCAFile",
@@ -157,6 +159,7 @@ class MongoReplicaSet(pulumi.ComponentResource):
             "members": len(hosts),
             "hosts": [h.host_name for h in hosts],
             "zones": [str(h.domain) for h in hosts],
+            "tlsMode": TLS_MODE,
         }
         super().__init__(type_token("MongoReplicaSet"), name, props, opts)
 

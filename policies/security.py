@@ -35,6 +35,7 @@ EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
 GCE_INSTANCE: Final = "gcp:compute/instance:Instance"
 DROPLET: Final = "digitalocean:index/droplet:Droplet"
 DOCKER_PROVIDER: Final = "pulumi:providers:docker"
+MONGO_REPLICA_SET: Final = "rancher-stacks:index:MongoReplicaSet"
 
 _HOST_FLAGS: Final = ("-H", "--host")
 
@@ -203,6 +204,20 @@ def docker_provider_violations(props: Any) -> list[str]:
     return [f"Docker provider host {host} is plain TCP; set certPath or caMaterial to use TLS."]
 
 
+def database_tls_violations(props: Any) -> list[str]:
+    """A MongoDB replica set must refuse connections without TLS (``tlsMode: requireTLS``).
+
+    Its members are reached across clouds over public addresses; firewalls narrow who may
+    connect, only TLS keeps the data private on the way. An unknown value cannot be judged.
+    """
+    mode = lookup(props, "tlsMode")
+    if is_unknown(mode):
+        return []
+    if as_str(mode) != "requireTLS":
+        return [f"MongoDB replica set tlsMode is {as_str(mode) or 'unset'!r}; set it to 'requireTLS'."]
+    return []
+
+
 def docker_violations(resource_type: str, props: Any) -> list[str]:
     """Both Docker-over-TCP checks, dispatched on the resource type."""
     if resource_type == DOCKER_PROVIDER:
@@ -257,9 +272,17 @@ DOCKER_TCP_REQUIRES_TLS: Final = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
 )
 
+DATABASE_TRAFFIC_ENCRYPTED: Final = ResourceValidationPolicy(
+    name="database-traffic-encrypted",
+    description="MongoDB replica sets must require TLS on every connection (tlsMode: requireTLS).",
+    validate=_for_types(frozenset({MONGO_REPLICA_SET}), lambda _kind, props: database_tls_violations(props)),
+    enforcement_level=EnforcementLevel.MANDATORY,
+)
+
 POLICIES: Final = (
     EBS_VOLUME_ENCRYPTED,
     EC2_BLOCK_DEVICES_ENCRYPTED,
     EC2_IMDSV2_REQUIRED,
     DOCKER_TCP_REQUIRES_TLS,
+    DATABASE_TRAFFIC_ENCRYPTED,
 )

@@ -127,6 +127,7 @@ def baseline() -> list[dict[str, Any]]:
                 "members": 3,
                 "hosts": ["m0", "m1", "m2"],
                 "zones": ["us-west-2a", "us-west-2b", "us-west-2c"],
+                "tlsMode": "requireTLS",
             },
             custom=False,
         ),

@@ -79,6 +79,7 @@ def test_component_props_are_exactly_what_the_policy_pack_reads(run):
         "members": 3,
         "hosts": ["db0", "db1", "db2"],
         "zones": ["aws/us-east-1/us-east-1a", "aws/us-east-1/us-east-1b", "aws/us-east-1/us-east-1c"],
+        "tlsMode": "requireTLS",
     }
 
 

@@ -75,6 +75,7 @@ EXPECTED_LEVELS = {
     "ec2-block-devices-encrypted": "mandatory",
     "ec2-imdsv2-required": "mandatory",
     "docker-tcp-requires-tls": "mandatory",
+    "database-traffic-encrypted": "mandatory",
     "gluster-replica-quorum": "mandatory",
     "mongo-replica-set-quorum": "mandatory",
     "load-balancer-redundancy": "mandatory",
@@ -462,6 +463,21 @@ def test_docker_provider_over_tcp(props: dict[str, Any], flagged: bool) -> None:
     assert ("docker-tcp-requires-tls" in policy_names(found)) is flagged
 
 
+@pytest.mark.parametrize(
+    ("props", "flagged"),
+    [
+        ({"tlsMode": "requireTLS"}, False),
+        ({"tlsMode": "preferTLS"}, True),
+        ({"tlsMode": "disabled"}, True),
+        ({}, True),
+        ({"tlsMode": UNKNOWN}, False),
+    ],
+)
+def test_mongo_replica_sets_require_tls(props: dict[str, Any], flagged: bool) -> None:
+    found = run([res(MONGO, "rs", {"members": 3, "hosts": ["a", "b", "c"], **props}, custom=False)])
+    assert ("database-traffic-encrypted" in policy_names(found)) is flagged
+
+
 # --- replica rules ----------------------------------------------------------------------------
 
 
@@ -530,7 +546,7 @@ def test_load_balancer_redundancy(props: dict[str, Any], expected: int) -> None:
 def test_zone_spread_is_advisory() -> None:
     same_zone = run([component(GLUSTER, replicas=2, servers=["a", "b"], zones=["z1", "z1"])])
     assert [(v["policy"], v["enforcement"]) for v in same_zone] == [("replica-zone-spread", "advisory")]
-    mongo = run([component(MONGO, members=3, hosts=["a", "b", "c"], zones=["z1"])])
+    mongo = run([component(MONGO, members=3, hosts=["a", "b", "c"], zones=["z1"], tlsMode="requireTLS")])
     assert policy_names(mongo) == {"replica-zone-spread"}
     assert run([component(GLUSTER, replicas=2, servers=["a", "b"], zones=["z1", "z2"])]) == []
     assert policy_names(run([component(GLUSTER, replicas=2, servers=["a", "b"])])) == set()

@@ -116,6 +116,7 @@ def test_generated_secrets_never_appear_in_a_plan(plans, stack):
         ("gluster-replica-1", "gluster-replica-quorum"),
         ("mongo-two-members", "mongo-replica-set-quorum"),
         ("unencrypted-volume", "ebs-volume-encrypted"),
+        ("mongo-without-tls", "database-traffic-encrypted"),
     ],
 )
 def test_mutated_dev_plans_fail_the_pack(plans, mutate, policy):
@@ -126,6 +127,8 @@ def test_mutated_dev_plans_fail_the_pack(plans, mutate, policy):
         rule["inputs"]["cidrIpv4"] = "0.0.0.0/0"
     elif mutate == "gluster-replica-1":
         by_name["storage"]["inputs"].update(replicas=1, servers=["storage-0"])
+    elif mutate == "mongo-without-tls":
+        by_name["database"]["inputs"]["tlsMode"] = "allowTLS"
     elif mutate == "mongo-two-members":
         by_name["database"]["inputs"].update(members=2, hosts=by_name["database"]["inputs"]["hosts"][:2])
     else:
