@@ -10,11 +10,9 @@ from tools.mockengine import ProgramRun, Registration
 STACK_TYPE = "pulumi:pulumi:Stack"
 
 
-def stack_urn(run_or_plan: ProgramRun | dict[str, Any]) -> str:
-    if isinstance(run_or_plan, ProgramRun):
-        project, stack = run_or_plan.project, run_or_plan.stack
-    else:
-        project, stack = run_or_plan["project"], run_or_plan["stack"]
+def stack_urn(plan: dict[str, Any]) -> str:
+    """The URN of the stack resource every top-level component of ``plan`` hangs under."""
+    project, stack = plan["project"], plan["stack"]
     return f"urn:pulumi:{stack}::{project}::{STACK_TYPE}::{project}-{stack}"
 
 
