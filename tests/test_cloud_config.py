@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -23,7 +22,6 @@ from components.render.cloud_config import (
     render_cloud_config,
 )
 
-SHELLCHECK = "/usr/bin/shellcheck"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHbXexampleexampleexampleexample admin@example"
 VOLUME_KEYS = {"aws": "vol-0123456789abcdef0", "gcp": "data", "digitalocean": "rs-test-storage-0-data"}
 EXPECTED_DEVICE = {
@@ -137,12 +135,12 @@ def _scripts() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "digitalocean"])
-def test_mount_script_passes_shellcheck(cloud: str, tmp_path: Path) -> None:
-    assert os.access(SHELLCHECK, os.X_OK), "shellcheck must be installed at /usr/bin/shellcheck"
+def test_mount_script_passes_shellcheck(cloud: str, tmp_path: Path, validator) -> None:
+    shellcheck = validator("shellcheck", "shellcheck")
     path = tmp_path / "mount.sh"
     path.write_text(parsed(render(cloud))["write_files"][0]["content"])
     result = subprocess.run(
-        [SHELLCHECK, "--shell=sh", "--severity=style", str(path)], capture_output=True, text=True
+        [shellcheck, "--shell=sh", "--severity=style", str(path)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
     syntax = subprocess.run(["sh", "-n", str(path)], capture_output=True, text=True)

@@ -47,36 +47,39 @@ def validate(cmd: list[str], what: str) -> None:
     assert result.returncode == 0, f"{what}:\n{result.stdout}{result.stderr}"
 
 
-def test_haproxy_configs_pass_haproxy_c(plan, tmp_path):
+def test_haproxy_configs_pass_haproxy_c(plan, tmp_path, validator):
     configs = uploads(plan, "haproxy.cfg")
     assert len(configs) == 1
+    haproxy = validator("haproxy", "haproxy")
     for what, content in configs:
         path = tmp_path / "haproxy.cfg"
         path.write_text(content)
-        validate(["haproxy", "-c", "-f", str(path)], what)
+        validate([haproxy, "-c", "-f", str(path)], what)
 
 
-def test_nginx_configs_pass_nginx_t(plan, tmp_path):
+def test_nginx_configs_pass_nginx_t(plan, tmp_path, validator):
     configs = uploads(plan, "nginx.conf")
     assert configs, "the game serves its client through nginx"
+    nginx = validator("nginx", "nginx")
     for what, content in configs:
         path = tmp_path / "nginx.conf"
         path.write_text(content)
-        validate(["nginx", "-t", "-q", "-c", str(path)], what)
+        validate([nginx, "-t", "-q", "-c", str(path)], what)
 
 
-def test_every_script_passes_shellcheck(plan, tmp_path):
+def test_every_script_passes_shellcheck(plan, tmp_path, validator):
     scripts = [(f"{r['name']}:create", r["inputs"]["create"]) for r in plan["resources"]
                if r["type"].startswith("command:") and r["inputs"].get("create")]
     scripts += uploads(plan, ".sh")
     assert len(scripts) >= 3
+    shellcheck = validator("shellcheck", "shellcheck")
     for i, (what, content) in enumerate(scripts):
         path = tmp_path / f"script-{i}.sh"
         path.write_text(content if content.startswith("#!") else "#!/bin/sh\n" + content)
-        validate(["shellcheck", "-s", "sh", str(path)], what)
+        validate([shellcheck, "-s", "sh", str(path)], what)
 
 
-def test_every_cloud_config_uses_only_keys_rancheros_accepts(plan, tmp_path):
+def test_every_cloud_config_uses_only_keys_rancheros_accepts(plan, tmp_path, validator):
     documents = [(r["name"], get(r["inputs"])) for r in plan["resources"]
                  for t, get in USER_DATA.items() if r["type"] == t]
     if plan["stack"] == "local":
@@ -94,6 +97,6 @@ def test_every_cloud_config_uses_only_keys_rancheros_accepts(plan, tmp_path):
             if entry["content"].startswith("#!"):
                 path = tmp_path / f"{name}-{i}.sh"
                 path.write_text(entry["content"])
-                validate(["shellcheck", str(path)], f"{name}:{entry['path']}")
+                validate([validator("shellcheck", "shellcheck"), str(path)], f"{name}:{entry['path']}")
         for mount in doc.get("mounts", []):
             assert len(mount) == 4 and mount[2] == "ext4", (name, mount)

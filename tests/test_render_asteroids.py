@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -35,9 +34,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_the_container_config_passes_nginx_t(tmp_path):
+def test_the_container_config_passes_nginx_t(tmp_path, validator):
     """The container's config, its pid, log and temp paths moved so that any user can check it."""
-    assert shutil.which("nginx"), "nginx must be installed (apt-get install nginx)"
+    nginx = validator("nginx", "nginx")
     (tmp_path / "tmp").mkdir()
     text = render_nginx_conf(
         document_root=game_client_dir("ranchervol"),
@@ -51,7 +50,7 @@ def test_the_container_config_passes_nginx_t(tmp_path):
     conf = tmp_path / "nginx.conf"
     conf.write_text(text)
     result = subprocess.run(
-        ["nginx", "-t", "-c", str(conf), "-e", f"{tmp_path}/error.log"], capture_output=True, text=True
+        [nginx, "-t", "-c", str(conf), "-e", f"{tmp_path}/error.log"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
@@ -82,8 +81,9 @@ class FakeGameServer(threading.Thread):
 
 
 @pytest.fixture
-def live_nginx(tmp_path):
+def live_nginx(tmp_path, validator):
     """The rendered config running for real on spare ports, with a stand-in game server."""
+    nginx = validator("nginx", "nginx")
     root = tmp_path / "volume" / "asteroids" / "client"
     root.mkdir(parents=True)
     (root / "index.html").write_text("<title>NodeGame: Shooter</title>\n")
@@ -110,7 +110,7 @@ def live_nginx(tmp_path):
     upstream = FakeGameServer(game)
     upstream.start()
     proc = subprocess.Popen(
-        ["nginx", "-c", str(conf), "-e", f"{tmp_path}/error.log", "-g", "daemon off;"],
+        [nginx, "-c", str(conf), "-e", f"{tmp_path}/error.log", "-g", "daemon off;"],
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 10
@@ -167,9 +167,9 @@ def test_nginx_tunnels_websocket_upgrades_on_the_same_origin_to_the_game_server(
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
-def test_scripts_pass_shellcheck(name):
-    assert shutil.which("shellcheck"), "shellcheck must be installed (apt-get install shellcheck)"
-    result = subprocess.run(["shellcheck", "-s", "sh", str(APP_DIR / name)], capture_output=True, text=True)
+def test_scripts_pass_shellcheck(name, validator):
+    shellcheck = validator("shellcheck", "shellcheck")
+    result = subprocess.run([shellcheck, "-s", "sh", str(APP_DIR / name)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -25,11 +24,11 @@ def script(count: int = 3, **kwargs) -> str:
 
 
 @pytest.mark.parametrize("count", [2, 3])
-def test_bootstrap_passes_shellcheck(tmp_path, count):
-    assert shutil.which("shellcheck"), "shellcheck must be installed (apt-get install shellcheck)"
+def test_bootstrap_passes_shellcheck(tmp_path, count, validator):
+    shellcheck = validator("shellcheck", "shellcheck")
     path = tmp_path / "bootstrap.sh"
     path.write_text(script(count))
-    result = subprocess.run(["shellcheck", "-s", "sh", str(path)], capture_output=True, text=True)
+    result = subprocess.run([shellcheck, "-s", "sh", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,21 +31,20 @@ A, B, C, D = "10.0.0.1:27017", "10.0.0.2:27017", "10.0.0.3:27017", "10.0.0.4:270
 PASSWORD = "pw-from-the-environment"
 
 
-def tool(name: str) -> str:
-    """The path of a validator; fails the test (never skips) when it is missing."""
-    path = shutil.which(name)
-    assert path, f"{name} is not installed (apt-get install {name}); the tests need it"
-    return path
+@pytest.fixture
+def shellcheck(validator):
+    """``shellcheck(script, tmp_path)``: asserts the script passes; skips (fails under CI) without shellcheck."""
 
+    def check(script: str, tmp_path: Path) -> None:
+        path = tmp_path / "script.sh"
+        path.write_text(script)
+        result = subprocess.run(
+            [validator("shellcheck", "shellcheck"), "--shell=sh", "--severity=style", str(path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
-def shellcheck(script: str, tmp_path: Path) -> None:
-    path = tmp_path / "script.sh"
-    path.write_text(script)
-    result = subprocess.run(
-        [tool("shellcheck"), "--shell=sh", "--severity=style", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return check
 
 
 def embedded_config(script: str) -> dict:
@@ -58,11 +56,11 @@ def embedded_config(script: str) -> dict:
 # --------------------------------------------------------------------------- sh and shellcheck
 
 
-def test_replica_set_script_passes_shellcheck(tmp_path):
+def test_replica_set_script_passes_shellcheck(tmp_path, shellcheck):
     shellcheck(render_replica_set_script(container="db-h0", replica_set_name="rs0", members=[A, B, C]), tmp_path)
 
 
-def test_member_entrypoint_passes_shellcheck(tmp_path):
+def test_member_entrypoint_passes_shellcheck(tmp_path, shellcheck):
     shellcheck(render_member_entrypoint(), tmp_path)
 
 
@@ -170,7 +168,7 @@ def test_member_entrypoint_rejects_bad_files(files, message):
         render_member_entrypoint(files)
 
 
-def test_every_connection_of_the_reconciler_is_tls_with_the_member_certificate(tmp_path):
+def test_every_connection_of_the_reconciler_is_tls_with_the_member_certificate(tmp_path, shellcheck):
     script = render_replica_set_script(container="db-h0", replica_set_name="rs0", members=[A, B, C])
     shellcheck(script, tmp_path)
     options = re.search(r'^const options = (.*?);$', script, re.M | re.S)
@@ -287,19 +285,25 @@ process.on("exit", () => { console.log("CALLS " + JSON.stringify(cluster.calls))
 """
 
 
-def run_js(members: list[str], cluster: dict, tmp_path: Path, env: dict | None = None):
-    """Run the reconciler for ``members`` against ``cluster``; (exit code, output, calls)."""
-    program = tmp_path / "reconcile.js"
-    program.write_text(FAKE_MONGOSH + render_replica_set_js("rs0", members, wait_seconds=60))
-    environment = {"PATH": os.environ.get("PATH", ""), "FAKE_CLUSTER": json.dumps(cluster)}
-    environment.update({ROOT_PASSWORD_ENV: PASSWORD} if env is None else env)
-    result = subprocess.run(
-        [tool("node"), str(program)], capture_output=True, text=True, timeout=60, env=environment,
-        check=False,
-    )
-    calls_line = [line for line in result.stdout.splitlines() if line.startswith("CALLS ")]
-    calls = json.loads(calls_line[-1][len("CALLS "):]) if calls_line else []
-    return result.returncode, result.stdout + result.stderr, calls
+@pytest.fixture
+def run_js(validator):
+    """``run_js(members, cluster, tmp_path, env=None)``: run the reconciler for ``members`` against
+    ``cluster`` under node; (exit code, output, calls). Skips (fails under CI) without node."""
+
+    def run(members: list[str], cluster: dict, tmp_path: Path, env: dict | None = None):
+        program = tmp_path / "reconcile.js"
+        program.write_text(FAKE_MONGOSH + render_replica_set_js("rs0", members, wait_seconds=60))
+        environment = {"PATH": os.environ.get("PATH", ""), "FAKE_CLUSTER": json.dumps(cluster)}
+        environment.update({ROOT_PASSWORD_ENV: PASSWORD} if env is None else env)
+        result = subprocess.run(
+            [validator("node", "nodejs"), str(program)], capture_output=True, text=True, timeout=60,
+            env=environment, check=False,
+        )
+        calls_line = [line for line in result.stdout.splitlines() if line.startswith("CALLS ")]
+        calls = json.loads(calls_line[-1][len("CALLS "):]) if calls_line else []
+        return result.returncode, result.stdout + result.stderr, calls
+
+    return run
 
 
 TLS_FILES = {"tlsCAFile": TLS_CA_PATH, "tlsCertificateKeyFile": TLS_CERTIFICATE_KEY_PATH}
@@ -318,33 +322,33 @@ def existing(members: list[str], primary: str, *others: str) -> dict:
             **TLS_FILES}
 
 
-def test_fresh_members_are_initiated_once_with_all_members(tmp_path):
+def test_fresh_members_are_initiated_once_with_all_members(tmp_path, run_js):
     code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path)
     assert code == 0, out
     assert calls == [{"on": A, "replSetInitiate": replica_set_config("rs0", [A, B, C])}]
     assert f"initiated replica set rs0 with 3 members: {A}, {B}, {C}" in out
 
 
-def test_the_password_may_come_from_the_member_container_environment(tmp_path):
+def test_the_password_may_come_from_the_member_container_environment(tmp_path, run_js):
     code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path, env={"MONGO_INITDB_ROOT_PASSWORD": PASSWORD})
     assert code == 0, out
     assert len(calls) == 1
 
 
-def test_without_a_password_nothing_happens(tmp_path):
+def test_without_a_password_nothing_happens(tmp_path, run_js):
     code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path, env={})
     assert code != 0 and "no root password" in out
     assert calls == []
 
 
-def test_a_rerun_on_the_same_members_changes_nothing(tmp_path):
+def test_a_rerun_on_the_same_members_changes_nothing(tmp_path, run_js):
     code, out, calls = run_js([A, B, C], existing([A, B, C], B), tmp_path)
     assert code == 0, out
     assert calls == []
     assert "already has the wanted members" in out
 
 
-def test_a_replaced_member_is_added_then_the_old_one_removed_on_the_primary(tmp_path):
+def test_a_replaced_member_is_added_then_the_old_one_removed_on_the_primary(tmp_path, run_js):
     code, out, calls = run_js([A, B, D], existing([A, B, C], B, D), tmp_path)
     assert code == 0, out
     assert [c["on"] for c in calls] == [B, B]
@@ -355,13 +359,13 @@ def test_a_replaced_member_is_added_then_the_old_one_removed_on_the_primary(tmp_
     assert f"added {D}" in out and f"removed {C}" in out
 
 
-def test_the_primary_is_never_removed(tmp_path):
+def test_the_primary_is_never_removed(tmp_path, run_js):
     code, out, calls = run_js([A, B, D], existing([A, B, C], C, D), tmp_path)
     assert code != 0 and "is the primary and is to be removed" in out
     assert calls == []
 
 
-def test_a_member_of_another_set_stops_the_script(tmp_path):
+def test_a_member_of_another_set_stops_the_script(tmp_path, run_js):
     cluster = fresh(A, B, C)
     cluster["nodes"][B] = {"setName": "other"}
     code, out, calls = run_js([A, B, C], cluster, tmp_path)
@@ -369,7 +373,7 @@ def test_a_member_of_another_set_stops_the_script(tmp_path):
     assert calls == []
 
 
-def test_initiation_waits_for_a_late_member(tmp_path):
+def test_initiation_waits_for_a_late_member(tmp_path, run_js):
     cluster = fresh(A, B, C)
     cluster["nodes"][C] = {"upAt": 30000}
     code, out, calls = run_js([A, B, C], cluster, tmp_path)
@@ -377,7 +381,7 @@ def test_initiation_waits_for_a_late_member(tmp_path):
     assert len(calls) == 1 and "replSetInitiate" in calls[0]
 
 
-def test_the_wait_for_members_is_bounded(tmp_path):
+def test_the_wait_for_members_is_bounded(tmp_path, run_js):
     cluster = fresh(A, B, C)
     cluster["nodes"][C] = {"down": True}
     code, out, calls = run_js([A, B, C], cluster, tmp_path)
@@ -385,13 +389,13 @@ def test_the_wait_for_members_is_bounded(tmp_path):
     assert calls == []
 
 
-def test_a_wrong_password_fails_loudly(tmp_path):
+def test_a_wrong_password_fails_loudly(tmp_path, run_js):
     code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path, env={ROOT_PASSWORD_ENV: "wrong"})
     assert code != 0 and "Authentication failed" in out
     assert calls == []
 
 
-def test_without_the_tls_files_no_member_answers(tmp_path):
+def test_without_the_tls_files_no_member_answers(tmp_path, run_js):
     cluster = fresh(A, B, C, tlsCAFile="/elsewhere/ca.pem")
     code, out, calls = run_js([A, B, C], cluster, tmp_path)
     assert code != 0 and "not answering as replica-set members" in out
