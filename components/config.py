@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components.rules import never_public
+from .net.ports import never_public
 
 NAMESPACE = "rancher-stacks"
 CloudName = Literal["aws", "gcp", "digitalocean", "local"]

@@ -3,9 +3,10 @@
 The CLI's Python policy runner executes this file as a script (``runpy.run_path`` on the pack
 directory), with the directory as working directory and ``sys.path[0]``, so the package-relative
 imports of the rule modules only work once the directory is loaded as a package.
-:func:`_policies_package` loads it under the name ``policies`` from this file's own directory,
-whatever that directory is called (a published pack is unpacked elsewhere), and reuses the
-package when it is already imported (``python -m policies``, tests).
+:func:`_policies_package` reuses ``rancher_stacks.policies`` when that is this very directory
+(the package installed in the program's venv, tests), and otherwise loads the directory under a
+private name of its own, whatever the directory is called (a published pack is unpacked
+elsewhere), so neither a user's ``policies`` package nor ours can hide the other.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from types import ModuleType
 
 from pulumi_policy import PolicyPack
 
-PACKAGE = "policies"
+INSTALLED = "rancher_stacks.policies"
+PACKAGE = "rancher_stacks_policy_pack"
 PACK_DIR = Path(__file__).resolve().parent
 
 
 def _policies_package() -> ModuleType:
-    """The ``policies`` package of this directory, imported once."""
-    loaded = sys.modules.get(PACKAGE)
-    origin = getattr(loaded, "__file__", None)
-    if loaded is not None and origin is not None and Path(origin).resolve().parent == PACK_DIR:
-        return loaded
+    """The policy package of this directory, imported once."""
+    for name in (INSTALLED, PACKAGE):
+        loaded = sys.modules.get(name)
+        origin = getattr(loaded, "__file__", None)
+        if loaded is not None and origin is not None and Path(origin).resolve().parent == PACK_DIR:
+            return loaded
     spec = importlib.util.spec_from_file_location(
         PACKAGE, PACK_DIR / "__init__.py", submodule_search_locations=[str(PACK_DIR)]
     )

@@ -163,6 +163,7 @@ DATA_PORTS: Final = (
     _port("tcp", 9300, 9300, "Elasticsearch transport"),
     _port("tcp", 24007, 24008, "GlusterFS management"),
     _port("tcp", 27017, 27017, "MongoDB"),
+    _port("tcp", 27018, 27019, "MongoDB shard and config servers"),
     _port("tcp", 49152, 49251, "GlusterFS bricks"),
     _port("tcp", 50000, 50000, "Jenkins agents"),
 )

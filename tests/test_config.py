@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from components.config import ConfigError, StackConfig, parse_stack_config
+from rancher_stacks.config import ConfigError, StackConfig, parse_stack_config
 from tools.stackfile import load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from components.config import ConfigError
+from rancher_stacks.config import ConfigError
 from tools.diff import diff_plans, render_markdown
 from tools.errors import GraphError
 from tools.mockengine import run_main
@@ -48,7 +48,7 @@ def plan_stack(stack_file: Path, project_dir: Path = ROOT) -> dict[str, Any]:
 
 def check_policies(plan: dict[str, Any], config: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
     """Evaluate the policy pack on the planned resources."""
-    import policies
+    from rancher_stacks import policies
 
     return list(policies.evaluate(policy_resources(plan), config))
 

@@ -1,0 +1,1 @@
+"""Everything rancher-stacks needs on aws: see the modules of this folder."""

@@ -1,0 +1,163 @@
+"""``AwsBase``: the per-stack AWS pieces every RancherOS host on AWS shares.
+
+* An explicit ``aws.Provider`` for the configured region. Credentials come from the environment
+  (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, ``AWS_PROFILE``, or
+  the CI's OIDC role), never from this program.
+* A key pair from the stack's SSH public key (the ``rancher`` user).
+* The RancherOS AMI: the pinned ``amiId`` when set, else the most recent
+  ``rancheros-<version>-hvm-*`` HVM image of Rancher's AMI account ``605812595337``.
+* The default VPC and its default subnet in each configured zone (public IPv4 on launch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from ...config import AwsCloud
+from ...naming import sanitized_name, type_token
+from ..base import (
+    CreatedVolume,
+    FirewallRequest,
+    HostAccess,
+    HostSpec,
+    RenderedFirewall,
+    VolumeRequest,
+)
+from ..disk import DEFAULT_MOUNT_POINT, DataDisk
+from . import firewall, volume
+from .host import AwsRancherOSHost, AwsRancherOSHostArgs
+
+RANCHEROS_AMI_OWNER = "605812595337"
+
+
+@dataclass
+class AwsBaseArgs:
+    """Arguments of ``AwsBase``."""
+
+    settings: AwsCloud
+    access: HostAccess
+
+
+class AwsBase(pulumi.ComponentResource):
+    """Provider, key pair, AMI and default-VPC lookups for the stack's AWS hosts."""
+
+    # Set after ``super().__init__``: the engine turns every prop key into an Output attribute.
+    cloud: str
+    has_vms: bool
+    docker_mtu: Optional[int]
+    ami_id: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsBaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        s = args.settings
+        super().__init__(
+            type_token("AwsBase"),
+            name,
+            {
+                "cloud": "aws",
+                "region": s.region,
+                "zones": list(s.zones),
+                "instanceType": s.instance_type,
+                "amiPinned": s.ami_id is not None,
+                "rancherosVersion": args.access.rancheros_version,
+            },
+            opts,
+        )
+        if not args.access.ssh_public_key:
+            raise ValueError("rancher-stacks:sshPublicKey is required for AWS hosts")
+        self.cloud = "aws"
+        self.has_vms = True
+        self.docker_mtu = None
+        self.settings = s
+        self.access = args.access
+        self.region = s.region
+        self.zones = list(s.zones)
+        self.default_size = s.instance_type
+
+        self.provider = aws.Provider(
+            f"{name}-provider", region=s.region, opts=pulumi.ResourceOptions(parent=self)
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        invoke = pulumi.InvokeOptions(parent=self, provider=self.provider)
+
+        self.key_pair = aws.ec2.KeyPair(
+            f"{name}-key",
+            public_key=args.access.ssh_public_key,
+            tags={"Name": sanitized_name("rancher-stacks", args.access.stack)},
+            opts=child,
+        )
+        if s.ami_id is not None:
+            self.ami_id = pulumi.Output.from_input(s.ami_id)
+        else:
+            self.ami_id = aws.ec2.get_ami_output(
+                owners=[RANCHEROS_AMI_OWNER],
+                most_recent=True,
+                filters=[
+                    aws.ec2.GetAmiFilterArgs(
+                        name="name", values=[f"rancheros-{args.access.rancheros_version}-hvm-*"]
+                    ),
+                    aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
+                ],
+                opts=invoke,
+            ).id
+        vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
+        self.vpc_id = vpc.id
+        self.subnet_ids: dict[str, pulumi.Output[str]] = {
+            zone: aws.ec2.get_subnet_output(
+                vpc_id=vpc.id, availability_zone=zone, default_for_az=True, opts=invoke
+            ).id
+            for zone in self.zones
+        }
+        self.register_outputs(
+            {"amiId": self.ami_id, "vpcId": self.vpc_id, "keyName": self.key_pair.key_name}
+        )
+
+    def check_size(self, size: str) -> None:
+        """Every size of this cloud can run RancherOS."""
+
+    def component_opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options for a component on AWS: parented, with this base's provider for its children."""
+        return pulumi.ResourceOptions(parent=parent, providers={"aws": self.provider})
+
+    def new_host(self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions) -> AwsRancherOSHost:
+        """A RancherOS EC2 instance in ``spec.zone``, launched into the group's security group."""
+        if spec.zone not in self.subnet_ids:
+            raise ValueError(f"zone {spec.zone!r} is not one of the AWS zones {self.zones}")
+        return AwsRancherOSHost(
+            name,
+            AwsRancherOSHostArgs(
+                hostname=spec.hostname,
+                region=self.region,
+                zone=spec.zone,
+                instance_type=spec.size,
+                ami_id=self.ami_id,
+                key_name=self.key_pair.key_name,
+                subnet_id=self.subnet_ids[spec.zone],
+                security_group_ids=[spec.firewall_handle],
+                user_data=spec.user_data,
+                root_volume_gb=self.settings.root_volume_gb,
+                tags={"rancher-stacks:stack": self.access.stack},
+                imds_http_tokens=self.settings.imds_http_tokens,
+            ),
+            opts,
+        )
+
+    def render_firewall(self, request: FirewallRequest) -> RenderedFirewall:
+        """A security group in the default VPC and its rules (``firewall``)."""
+        return firewall.render_firewall(self.vpc_id, request)
+
+    def new_volume(self, request: VolumeRequest) -> CreatedVolume:
+        """An encrypted gp3 EBS volume and its attachment (``volume``)."""
+        return volume.new_volume(request)
+
+    def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
+        return volume.data_disk(volume_key, mount_point)
+
+
+def make_base(name: str, settings: AwsCloud, access: HostAccess) -> AwsBase:
+    """The registry's factory: the stack's AWS base."""
+    return AwsBase(name, AwsBaseArgs(settings=settings, access=access))

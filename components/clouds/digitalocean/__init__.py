@@ -1,0 +1,1 @@
+"""Everything rancher-stacks needs on digitalocean: see the modules of this folder."""

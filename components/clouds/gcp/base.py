@@ -1,0 +1,145 @@
+"""``GcpBase``: the per-stack GCP pieces every RancherOS host on GCP shares.
+
+* An explicit ``gcp.Provider`` for the configured project and region. Credentials come from the
+  environment (``GOOGLE_CREDENTIALS`` or Application Default Credentials), never from here.
+* The RancherOS image. There is no public RancherOS image project, so the release tarball
+  (``rancheros-gce.tar.gz``, a ``disk.raw`` inside) is imported as a private image from its GCS
+  URL (``rawDisk.source``). The GCE network MTU is 1460, so hosts on GCP get Docker's MTU set to
+  1460 in their cloud-config (``docker_mtu``).
+* The network name (``default`` unless configured); firewall rules and instances use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+
+from ...config import GcpCloud
+from ...naming import sanitized_name, type_token
+from ..base import (
+    CreatedVolume,
+    FirewallRequest,
+    HostAccess,
+    HostSpec,
+    RenderedFirewall,
+    VolumeRequest,
+)
+from ..disk import DEFAULT_MOUNT_POINT, DataDisk
+from . import firewall, volume
+from .host import GcpRancherOSHost, GcpRancherOSHostArgs
+
+# The GCE network's MTU; Docker's default 1500 silently drops large packets between hosts.
+GCE_MTU = 1460
+
+
+@dataclass
+class GcpBaseArgs:
+    """Arguments of ``GcpBase``."""
+
+    settings: GcpCloud
+    access: HostAccess
+
+
+class GcpBase(pulumi.ComponentResource):
+    """Provider and RancherOS image for the stack's GCP hosts."""
+
+    # Set after ``super().__init__``: the engine turns every prop key into an Output attribute.
+    cloud: str
+    has_vms: bool
+    docker_mtu: Optional[int]
+    image_self_link: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GcpBaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        s = args.settings
+        image_url = s.image_url.replace("{version}", args.access.rancheros_version)
+        super().__init__(
+            type_token("GcpBase"),
+            name,
+            {
+                "cloud": "gcp",
+                "project": s.project,
+                "region": s.region,
+                "zones": list(s.zones),
+                "machineType": s.machine_type,
+                "network": s.network,
+                "imageUrl": image_url,
+                "dockerMtu": GCE_MTU,
+                "rancherosVersion": args.access.rancheros_version,
+            },
+            opts,
+        )
+        self.cloud = "gcp"
+        self.has_vms = True
+        self.docker_mtu = GCE_MTU
+        self.settings = s
+        self.access = args.access
+        self.region = s.region
+        self.zones = list(s.zones)
+        self.default_size = s.machine_type
+        self.network = s.network
+
+        self.provider = gcp.Provider(
+            f"{name}-provider",
+            project=s.project,
+            region=s.region,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.image = gcp.compute.Image(
+            f"{name}-rancheros",
+            raw_disk=gcp.compute.ImageRawDiskArgs(source=image_url),
+            family="rancheros",
+            description=(
+                f"RancherOS {args.access.rancheros_version} imported from {image_url}; "
+                f"hosts set Docker's MTU to {GCE_MTU}"
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.image_self_link = self.image.self_link
+        self.register_outputs({"image": self.image_self_link})
+
+    def check_size(self, size: str) -> None:
+        """Every size of this cloud can run RancherOS."""
+
+    def component_opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options for a component on GCP: parented, with this base's provider for its children."""
+        return pulumi.ResourceOptions(parent=parent, providers={"gcp": self.provider})
+
+    def new_host(self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions) -> GcpRancherOSHost:
+        """A RancherOS GCE instance in ``spec.zone``, carrying the group's network tag."""
+        if spec.zone not in self.zones:
+            raise ValueError(f"zone {spec.zone!r} is not one of the GCP zones {self.zones}")
+        return GcpRancherOSHost(
+            name,
+            GcpRancherOSHostArgs(
+                hostname=spec.hostname,
+                region=self.region,
+                zone=spec.zone,
+                machine_type=spec.size,
+                image=self.image_self_link,
+                network=self.network,
+                network_tags=[spec.firewall_handle],
+                user_data=spec.user_data,
+                boot_disk_gb=self.settings.boot_disk_gb,
+                labels={"stack": sanitized_name(self.access.stack)},
+            ),
+            opts,
+        )
+
+    def render_firewall(self, request: FirewallRequest) -> RenderedFirewall:
+        """Ingress firewalls on the stack's network targeting the group's tag (``firewall``)."""
+        return firewall.render_firewall(self.network, request)
+
+    def new_volume(self, request: VolumeRequest) -> CreatedVolume:
+        """A pd-balanced persistent disk and its attachment (``volume``)."""
+        return volume.new_volume(request)
+
+    def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
+        return volume.data_disk(volume_key, mount_point)
+
+
+def make_base(name: str, settings: GcpCloud, access: HostAccess) -> GcpBase:
+    """The registry's factory: the stack's GCP base."""
+    return GcpBase(name, GcpBaseArgs(settings=settings, access=access))

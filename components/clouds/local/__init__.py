@@ -1,0 +1,1 @@
+"""Everything rancher-stacks needs on local: see the modules of this folder."""

@@ -1,0 +1,172 @@
+"""``DockerHost``: the handle the workload layer gets for one Docker daemon.
+
+Pulumi reaches a RancherOS host's daemon over SSH (``ssh://rancher@<ip>``), never over TCP:
+port 22 is the only management port, open to the admin CIDRs only, and no daemon certificates
+have to be generated, rotated or kept. The SSH key must be loadable by the machine running
+``pulumi up`` (ssh-agent), because both the docker provider and the ``command`` provider use it.
+
+For the ``local`` stack the handle points at the local daemon's socket and bootstrap commands
+run on the local machine instead of over SSH.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from ..clouds.base import FailureDomain, SshSettings
+from ..naming import type_token
+
+__all__ = ["LOCAL_DOCKER_HOST", "SSH_OPTS", "DockerHost", "DockerHostArgs", "FailureDomain", "SshSettings"]
+
+LOCAL_DOCKER_HOST = "unix:///var/run/docker.sock"
+# How the docker CLI behind a provider talks to a remote daemon over SSH.
+SSH_OPTS = ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"]
+
+
+# The daemon can start a little after sshd; wait for it (bounded) before anything uses it.
+WAIT_FOR_DOCKER = (
+    "i=0; until docker info >/dev/null 2>&1; do "
+    "i=$((i+1)); if [ \"$i\" -ge 60 ]; then echo 'docker did not start' >&2; exit 1; fi; "
+    "sleep 5; done"
+)
+
+
+def wait_for_mount(path: str) -> str:
+    """sh that waits (bounded) until ``path`` is a mount point."""
+    pattern = shlex.quote(f" {path} ")
+    return (
+        f"i=0; until grep -qs {pattern} /proc/mounts; do "
+        "i=$((i+1)); if [ \"$i\" -ge 120 ]; then "
+        f"echo {shlex.quote(path + ' is not mounted')} >&2; exit 1; fi; sleep 5; done"
+    )
+
+
+@dataclass
+class DockerHostArgs:
+    """Arguments of ``DockerHost``."""
+
+    domain: FailureDomain
+    public_address: pulumi.Input[str]
+    private_address: pulumi.Input[str]
+    # Where stateful data lives on the host (the mounted data volume, if any).
+    data_dir: str = "/mnt/data"
+    # None: the local daemon (``docker_host`` is used, commands run locally).
+    ssh: Optional[SshSettings] = None
+    docker_host: str = LOCAL_DOCKER_HOST
+    # Resources the daemon is not usable before (the instance, the data volume attachment).
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Remote hosts only: also wait (bounded) until ``data_dir`` is a mount point, so nothing is
+    # ever written to the root disk when the data volume failed to mount.
+    require_data_mount: bool = False
+
+
+class DockerHost(pulumi.ComponentResource):
+    """One Docker daemon: a docker provider for it, and a way to run commands next to it."""
+
+    public_address: pulumi.Output[str]
+    private_address: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: DockerHostArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
+        super().__init__(
+            type_token("DockerHost"),
+            name,
+            {
+                "cloud": args.domain.cloud,
+                "region": args.domain.region,
+                "zone": args.domain.zone,
+                "remote": args.ssh is not None,
+            },
+            opts,
+        )
+        self.host_name = name
+        self.domain = args.domain
+        self.data_dir = args.data_dir
+        self.public_address = pulumi.Output.from_input(args.public_address)
+        self.private_address = pulumi.Output.from_input(args.private_address)
+        self.ssh = args.ssh
+        self.connection: Optional[command.remote.ConnectionArgs] = None
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+
+        if args.ssh is None:
+            self.provider = docker.Provider(f"{name}-docker", host=args.docker_host, opts=child)
+            self.ready: pulumi.Resource = self.provider
+        else:
+            self.connection = command.remote.ConnectionArgs(
+                host=self.public_address,
+                user=args.ssh.user,
+                private_key=args.ssh.private_key,
+                dial_error_limit=30,
+            )
+            self.ready = command.remote.Command(
+                f"{name}-wait-docker",
+                connection=self.connection,
+                create=(
+                    f"{WAIT_FOR_DOCKER} && {wait_for_mount(args.data_dir)}"
+                    if args.require_data_mount
+                    else WAIT_FOR_DOCKER
+                ),
+                opts=child,
+            )
+            self.provider = docker.Provider(
+                f"{name}-docker",
+                host=pulumi.Output.concat("ssh://", args.ssh.user, "@", self.public_address, ":22"),
+                ssh_opts=SSH_OPTS,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
+            )
+
+        self.register_outputs(
+            {"publicAddress": self.public_address, "privateAddress": self.private_address}
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return self.ssh is None
+
+    def docker_opts(
+        self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> pulumi.ResourceOptions:
+        """Options for a docker resource on this daemon, parented to a workload component."""
+        return pulumi.ResourceOptions(
+            parent=parent, provider=self.provider, depends_on=[self.ready, *depends_on]
+        )
+
+    def run(
+        self,
+        name: str,
+        script: pulumi.Input[str],
+        parent: pulumi.Resource,
+        *,
+        environment: Optional[Mapping[str, pulumi.Input[str]]] = None,
+        triggers: Optional[Sequence[pulumi.Input[object]]] = None,
+        depends_on: Sequence[pulumi.Resource] = (),
+    ) -> pulumi.Resource:
+        """Run ``script`` (sh) where this daemon's ``docker`` CLI works: over SSH, or locally.
+
+        ``triggers`` re-run the script when they change (e.g. the member set of a cluster).
+        """
+        opts = pulumi.ResourceOptions(parent=parent, depends_on=[self.ready, *depends_on])
+        if self.connection is None:
+            return command.local.Command(
+                name,
+                create=script,
+                interpreter=["/bin/sh", "-c"],
+                environment={"DOCKER_HOST": LOCAL_DOCKER_HOST, **(environment or {})},
+                triggers=list(triggers or []),
+                opts=opts,
+            )
+        return command.remote.Command(
+            name,
+            connection=self.connection,
+            create=script,
+            environment=dict(environment or {}),
+            triggers=list(triggers or []),
+            opts=opts,
+        )

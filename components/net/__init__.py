@@ -1,0 +1,1 @@
+"""The provider-neutral network model: the port catalog, firewall rules and their sources."""

@@ -1,0 +1,2 @@
+"""HAProxy in front of web backends (``loadbalancer``) and its checked configuration
+(``render_config``)."""

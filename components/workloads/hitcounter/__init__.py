@@ -1,0 +1,1 @@
+"""The hit-counter web app (``apps/hitcounter``), one container per host (``app``)."""

@@ -1,0 +1,144 @@
+"""A 2-host GCP group with data disks, admitting a DigitalOcean group, under the mock engine."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from host_runs import (
+    ADMIN_V4,
+    ADMIN_V6,
+    GCP_FW,
+    SSH_KEY,
+    assert_parents_reach_components,
+    one,
+    provider_urn,
+    run,
+    stack_config,
+    world_exposures,
+)
+
+from rancher_stacks.clouds.registry import make_cloud_bases
+from rancher_stacks.hosts.dockerhost import SshSettings
+from rancher_stacks.hosts.hostgroup import HostGroup, HostGroupArgs
+from rancher_stacks.net.rules import FromGroup, FromSelf, Rule
+from tools.mock_outputs import public_ip
+from tools.mockengine import ProgramRun
+
+INSTANCE = "gcp:compute/instance:Instance"
+DISK = "gcp:compute/disk:Disk"
+ATTACHED = "gcp:compute/attachedDisk:AttachedDisk"
+DROPLET = "digitalocean:index/droplet:Droplet"
+
+
+@pytest.fixture(scope="module")
+def gcp_run() -> ProgramRun:
+    cfg = stack_config(
+        workloads={
+            "database": {"cloud": "gcp", "members": 3},
+            "webapp": {"cloud": "digitalocean", "replicas": 2},
+        }
+    )
+
+    def program() -> None:
+        bases = make_cloud_bases(cfg, SshSettings())
+        web = HostGroup("webapp", HostGroupArgs(base=bases["digitalocean"], count=2))
+        HostGroup(
+            "database",
+            HostGroupArgs(
+                base=bases["gcp"],
+                count=2,
+                data_volume_gb=30,
+                ingress=[Rule("mongodb", FromSelf()), Rule("mongodb", FromGroup(web.peer))],
+            ),
+        )
+
+    return run(program)
+
+
+def _gcp_custom(program_run: ProgramRun) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in program_run.resources:
+        if r.custom and (r.type.startswith("gcp:") or r.type == "pulumi:providers:gcp"):
+            counts[r.type] = counts.get(r.type, 0) + 1
+    return counts
+
+
+def test_resource_counts_of_a_two_host_group(gcp_run: ProgramRun) -> None:
+    assert _gcp_custom(gcp_run) == {
+        "pulumi:providers:gcp": 1,
+        "gcp:compute/image:Image": 1,
+        GCP_FW: 2 + 2,  # ssh v4 + v6; mongodb from self; mongodb from the DigitalOcean group
+        INSTANCE: 2,
+        DISK: 2,
+        ATTACHED: 2,
+    }
+
+
+def test_image_is_imported_from_the_release_tarball(gcp_run: ProgramRun) -> None:
+    (image,) = gcp_run.by_type("gcp:compute/image:Image")
+    assert image.inputs["rawDisk"] == {
+        "source": "https://storage.googleapis.com/releases.rancher.com/os/v1.5.8/rancheros-gce.tar.gz"
+    }
+    assert image.inputs["family"] == "rancheros"
+    (provider,) = gcp_run.by_type("pulumi:providers:gcp")
+    assert provider.inputs["project"] == "rancher-stacks-test" and provider.inputs["region"] == "us-central1"
+
+
+def test_instances_image_metadata_tag_public_ip_and_zone_spread(gcp_run: ProgramRun) -> None:
+    (image,) = gcp_run.by_type("gcp:compute/image:Image")
+    instances = sorted(gcp_run.by_type(INSTANCE), key=lambda r: r.name)
+    assert [r.inputs["zone"] for r in instances] == ["us-central1-a", "us-central1-b"]
+    for i, inst in enumerate(instances):
+        x = inst.inputs
+        assert x["machineType"] == "e2-medium"
+        assert x["bootDisk"]["initializeParams"]["image"] == f"https://www.googleapis.com/compute/v1/{image.id}"
+        assert x["bootDisk"]["initializeParams"]["size"] == 20
+        assert x["tags"] == ["rs-test-database"]
+        assert x["networkInterfaces"] == [{"network": "default", "accessConfigs": [{}]}]
+        assert x["metadata"]["block-project-ssh-keys"] == "true"
+        doc = yaml.safe_load(x["metadata"]["user-data"])
+        assert x["metadata"]["user-data"].startswith("#cloud-config\n")
+        assert doc["hostname"] == f"database-{i}"
+        assert doc["ssh_authorized_keys"] == [SSH_KEY]
+        assert doc["rancher"]["docker"]["extra_args"] == ["--mtu", "1460"]
+        assert doc["mounts"] == [["/dev/disk/by-id/scsi-0Google_PersistentDisk_data", "/mnt/data", "ext4", "noatime"]]
+        assert inst.provider_urn == provider_urn(gcp_run, "gcp")
+
+
+def test_data_disks_protected_retained_and_attached_with_a_fixed_device_name(gcp_run: ProgramRun) -> None:
+    for i, zone in enumerate(("us-central1-a", "us-central1-b")):
+        disk = one(gcp_run, DISK, f"database-{i}-data-disk")
+        inst = one(gcp_run, INSTANCE, f"database-{i}-vm-instance")
+        att = one(gcp_run, ATTACHED, f"database-{i}-data-attachment")
+        assert disk.inputs["zone"] == zone and disk.inputs["size"] == 30 and disk.inputs["type"] == "pd-balanced"
+        assert disk.protect is True and disk.retain_on_delete is True
+        assert att.inputs == {"disk": disk.id, "instance": inst.id, "zone": zone, "deviceName": "data"}
+        wait = one(gcp_run, "command:remote:Command", f"database-{i}-wait-docker")
+        assert att.urn in wait.dependencies and inst.urn in wait.dependencies
+    (dv,) = [r for r in gcp_run.by_type("rancher-stacks:index:DataVolume") if r.name == "database-0-data"]
+    assert dv.custom is False
+
+
+def test_cross_cloud_peer_is_exactly_the_droplets_public_ips(gcp_run: ProgramRun) -> None:
+    droplets = gcp_run.by_type(DROPLET)
+    assert len(droplets) == 2
+    expected = sorted(f"{public_ip(d.name)}/32" for d in droplets)
+    fw = one(gcp_run, GCP_FW, "database-fw-mongodb-webapp")
+    assert sorted(fw.inputs["sourceRanges"]) == expected
+    assert "sourceTags" not in fw.inputs
+    assert fw.inputs["targetTags"] == ["rs-test-database"]
+    assert all(d.urn in fw.dependencies for d in droplets)
+
+
+def test_self_rule_uses_tag_and_own_ips(gcp_run: ProgramRun) -> None:
+    instances = gcp_run.by_type(INSTANCE)
+    fw = one(gcp_run, GCP_FW, "database-fw-mongodb-self")
+    assert fw.inputs["sourceTags"] == ["rs-test-database"]
+    assert sorted(fw.inputs["sourceRanges"]) == sorted(f"{public_ip(i.name)}/32" for i in instances)
+
+
+def test_ssh_only_from_admin_cidrs_and_nothing_admin_open_to_the_world(gcp_run: ProgramRun) -> None:
+    ssh = [r for r in gcp_run.by_type(GCP_FW) if any("22" in a.get("ports", []) for a in r.inputs["allows"])]
+    assert sorted(tuple(r.inputs["sourceRanges"]) for r in ssh) == [(ADMIN_V4,), (ADMIN_V6,)]
+    assert world_exposures(gcp_run) == []
+    assert_parents_reach_components(gcp_run)

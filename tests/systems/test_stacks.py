@@ -1,0 +1,242 @@
+"""The shipped stacks, planned offline through the real program, checked like a reviewer would.
+
+Each stack is planned once per session (the same code path as ``python -m tools.plan``).
+"""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from rancher_stacks import policies
+from rancher_stacks.policies.ports import exposes_to_world
+from tools.mock_outputs import digest
+from tools.plan import main, plan_stack
+from tools.planfile import dumps, policy_resources
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_AND_DATA_PORTS = (22, 2375, 2376, 8080, 9345, 9346, 27017, 3306, 6379, 9200, 9300, 24007)
+DATA_VOLUME_TYPES = ("aws:ebs/volume:Volume", "gcp:compute/disk:Disk", "digitalocean:index/volume:Volume")
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[str, dict]:
+    return {stack: plan_stack(ROOT / f"Pulumi.{stack}.yaml") for stack in ("dev", "prod", "local")}
+
+
+def of_type(plan: dict, type_: str) -> list[dict]:
+    return [r for r in plan["resources"] if r["type"] == type_]
+
+
+def mandatory(plan: dict) -> list[dict]:
+    return [v for v in policies.evaluate(policy_resources(plan)) if v["enforcement"] == "mandatory"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_shipped_stack_passes_the_policy_pack(plans, stack):
+    assert mandatory(plans[stack]) == []
+
+
+def test_dev_has_hosts_firewalls_and_volumes_on_all_three_clouds(plans):
+    dev = plans["dev"]
+    assert len(of_type(dev, "aws:ec2/instance:Instance")) == 3  # 2 Gluster servers + 1 game host
+    assert len(of_type(dev, "gcp:compute/instance:Instance")) == 3  # Mongo members
+    assert len(of_type(dev, "digitalocean:index/droplet:Droplet")) == 3  # 2 apps + load balancer
+    assert of_type(dev, "aws:ec2/securityGroup:SecurityGroup")
+    assert of_type(dev, "gcp:compute/firewall:Firewall")
+    assert of_type(dev, "digitalocean:index/firewall:Firewall")
+    assert len(of_type(dev, "aws:ebs/volume:Volume")) == 2
+    assert len(of_type(dev, "gcp:compute/disk:Disk")) == 3
+    assert {r["name"] for r in of_type(dev, "rancher-stacks:index:GlusterCluster")} == {"storage"}
+    assert of_type(dev, "rancher-stacks:index:MongoReplicaSet")[0]["inputs"]["members"] == 3
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_no_admin_or_data_port_is_reachable_from_the_world(plans, stack):
+    open_ports = [
+        (r["name"], port)
+        for r in plans[stack]["resources"]
+        for port in ADMIN_AND_DATA_PORTS
+        if exposes_to_world(r["type"], r["inputs"], port)
+    ]
+    assert open_ports == []
+    # ... while the public services are: the game and the load balancer on port 80.
+    public = {r["name"] for r in plans[stack]["resources"] if exposes_to_world(r["type"], r["inputs"], 80)}
+    assert any(n.startswith("game-fw") for n in public) and any(n.startswith("lb-fw") for n in public)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_imdsv2_and_encryption_everywhere(plans, stack):
+    plan = plans[stack]
+    for inst in of_type(plan, "aws:ec2/instance:Instance"):
+        assert inst["inputs"]["metadataOptions"]["httpTokens"] == "required", inst["name"]
+        assert inst["inputs"]["rootBlockDevice"]["encrypted"] is True, inst["name"]
+    for vol in of_type(plan, "aws:ebs/volume:Volume"):
+        assert vol["inputs"]["encrypted"] is True and vol["inputs"]["type"] == "gp3", vol["name"]
+
+
+def test_stateful_resources_are_retained_everywhere_and_protected_in_prod(plans):
+    for stack in ("dev", "prod"):
+        volumes = [r for t in DATA_VOLUME_TYPES for r in of_type(plans[stack], t)]
+        assert volumes and all(v["retainOnDelete"] for v in volumes)
+        assert all(v["protect"] for v in volumes) is (stack == "prod")
+
+
+def test_prod_is_spread_over_three_zones(plans):
+    prod = plans["prod"]
+    zones = {i["inputs"]["availabilityZone"] for i in of_type(prod, "aws:ec2/instance:Instance")}
+    assert zones == {"us-east-1a", "us-east-1b", "us-east-1c"}
+    rs = of_type(prod, "rancher-stacks:index:MongoReplicaSet")[0]["inputs"]
+    assert rs["members"] == 5 and len(set(rs["zones"])) == 3
+
+
+def test_local_creates_no_vm_and_no_firewall(plans):
+    types = {r["type"].split(":")[0] for r in plans["local"]["resources"]}
+    assert types <= {"rancher-stacks", "docker", "command", "random", "tls", "pulumi"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
+    assert str(ROOT) not in dumps(plans[stack])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_generated_secrets_never_appear_in_a_plan(plans, stack):
+    text = dumps(plans[stack])
+    for name in ("database-keyfile", "database-root-password"):
+        assert digest("password", name)[:16] not in text
+    assert json.loads(text)["outputs"]["mongoConnectionString"] == "[secret]"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "policy"),
+    [
+        ("ssh-world", "no-public-admin-ports"),
+        ("gluster-replica-1", "gluster-replica-quorum"),
+        ("mongo-two-members", "mongo-replica-set-quorum"),
+        ("unencrypted-volume", "ebs-volume-encrypted"),
+        ("mongo-without-tls", "database-traffic-encrypted"),
+    ],
+)
+def test_mutated_dev_plans_fail_the_pack(plans, mutate, policy):
+    plan = copy.deepcopy(plans["dev"])
+    by_name = {r["name"]: r for r in plan["resources"] if not r["type"].startswith("rancher-stacks:index:HostGroup")}
+    if mutate == "ssh-world":
+        rule = next(r for r in plan["resources"] if r["name"].startswith("storage-fw-ssh-admin"))
+        rule["inputs"]["cidrIpv4"] = "0.0.0.0/0"
+    elif mutate == "gluster-replica-1":
+        by_name["storage"]["inputs"].update(replicas=1, servers=["storage-0"])
+    elif mutate == "mongo-without-tls":
+        by_name["database"]["inputs"]["tlsMode"] = "allowTLS"
+    elif mutate == "mongo-two-members":
+        by_name["database"]["inputs"].update(members=2, hosts=by_name["database"]["inputs"]["hosts"][:2])
+    else:
+        by_name["storage-0-data-volume"]["inputs"]["encrypted"] = False
+    assert policy in {v["policy"] for v in mandatory(plan)}
+
+
+def test_cli_json_is_byte_identical_across_runs(tmp_path, capsys):
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["--stack", "dev", "--quiet", "--json", str(first)]) == 0
+    assert main(["--stack", "dev", "--quiet", "--json", str(second)]) == 0
+    assert first.read_bytes() == second.read_bytes()
+    out = capsys.readouterr().out
+    assert "Policies: 0 mandatory violation(s)" in out and "resources to create" in out
+
+
+def test_cli_bad_stack_file_exits_2_naming_the_key(tmp_path, capsys):
+    bad = tmp_path / "Pulumi.broken.yaml"
+    text = (ROOT / "Pulumi.dev.yaml").read_text().replace("members: 3", "members: 4")
+    bad.write_text(text)
+    assert main(["--stack-file", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: rancher-stacks:workloads.database.members: expected an odd number")
+    assert "Traceback" not in err
+
+
+def test_cli_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["--stack", "nosuch"]) == 2
+    assert main(["--stack", "dev", "--stack-file", "x"]) == 2
+    assert main(["diff", str(tmp_path / "missing.json"), str(tmp_path / "missing.json")]) == 2
+    assert "no such" in capsys.readouterr().err
+
+
+def test_cli_exits_1_on_a_mandatory_violation(tmp_path, capsys):
+    # An allow-list that admits no public port at all turns the game's port 80 into a violation.
+    config = tmp_path / "policy.json"
+    config.write_text(json.dumps({"allowedPublicPorts": [443]}))
+    assert main(["--stack", "dev", "--quiet", "--policy-config", str(config)]) == 1
+    assert "[mandatory] public-ports-allowlist" in capsys.readouterr().out
+
+
+def test_cli_diff_of_dev_and_a_bigger_dev(tmp_path, capsys):
+    base, head = tmp_path / "base.json", tmp_path / "head.json"
+    bigger = tmp_path / "Pulumi.dev.yaml"
+    bigger.write_text((ROOT / "Pulumi.dev.yaml").read_text().replace("replicas: 2", "replicas: 3"))
+    assert main(["--stack", "dev", "--quiet", "--no-policies", "--json", str(base)]) == 0
+    assert main(["--stack-file", str(bigger), "--quiet", "--no-policies", "--json", str(head)]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(base), str(head)]) == 0
+    md = capsys.readouterr().out
+    assert "| + | `digitalocean:index/droplet:Droplet` | `webapp-2-vm-droplet` |" in md
+    assert "| + | `docker:index/container:Container` | `webapp-webapp-2` |" in md
+
+
+def test_components_repeat_their_policy_props_as_outputs():
+    """Live, a stack policy reads a component's registered outputs; they must carry the props."""
+    from tools.mockengine import run_main
+    from tools.stackfile import load_stack_file
+
+    sf = load_stack_file(ROOT / "Pulumi.dev.yaml", ROOT)
+    run = run_main(ROOT / "__main__.py", project=sf.project, stack=sf.stack, config=sf.config)
+    checked = 0
+    for r in run.resources:
+        if r.type in ("rancher-stacks:index:GlusterCluster", "rancher-stacks:index:MongoReplicaSet",
+                      "rancher-stacks:index:LoadBalancer"):
+            assert {k: r.outputs.get(k) for k in r.inputs} == r.inputs, r.name
+            checked += 1
+    assert checked == 3
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_resource_lives_in_a_component_and_is_named_after_it(plans, stack):
+    plan = plans[stack]
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    for r in plan["resources"]:
+        parent = by_urn.get(r["parent"])
+        if parent is None:  # a top-level component of __main__.py
+            assert r["type"].startswith("rancher-stacks:index:"), r["name"]
+            continue
+        assert parent["type"].startswith("rancher-stacks:index:"), r["name"]
+        assert r["name"].startswith(parent["name"]), (parent["name"], r["name"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "local"])
+def test_app_containers_trust_the_replica_sets_ca_and_mongod_requires_tls(plans, stack):
+    plan = plans[stack]
+    apps = [r for r in of_type(plan, "docker:index/container:Container") if r["name"].startswith("webapp-webapp-")]
+    members = [r for r in of_type(plan, "docker:index/container:Container") if r["name"].startswith("database-database-")]
+    assert len(apps) >= 2 and len(members) >= 3
+    for app in apps:
+        files = {u["file"]: u["content"] for u in app["inputs"]["uploads"]}
+        assert files["/etc/hitcounter/mongo-ca.pem"].startswith("-----BEGIN CERTIFICATE-----"), app["name"]
+    for member in members:
+        command = member["inputs"]["command"]
+        assert command[command.index("--tlsMode") + 1] == "requireTLS", member["name"]
+
+
+def test_the_real_entry_point_flushes_and_keeps_exit_codes(tmp_path):
+    import subprocess
+    import sys
+
+    bad = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "nosuch"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: ") and "Pulumi.nosuch.yaml: no such stack file" in bad.stderr
+    out = tmp_path / "plan.json"
+    good = subprocess.run([sys.executable, "-m", "tools.plan", "--stack", "local", "--quiet", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.rstrip().endswith("Policies: 0 mandatory violation(s), 0 advisory")
+    assert json.loads(out.read_text())["stack"] == "local"
