@@ -162,6 +162,31 @@ class CreatedVolume:
     volume_key: pulumi.Output[str]
 
 
+class ImageRegistry(Protocol):
+    """A container registry the program pushes an image to and hosts pull it from."""
+
+    @property
+    def endpoint(self) -> pulumi.Output[str]:
+        """Where images are named: ``<endpoint>/<repository>:<tag>``."""
+        ...
+
+    @property
+    def server(self) -> pulumi.Output[str]:
+        """The registry host name, as docker logins name it."""
+        ...
+
+    @property
+    def username(self) -> pulumi.Output[str]: ...
+
+    @property
+    def password(self) -> pulumi.Output[str]: ...
+
+    @property
+    def docker_config(self) -> pulumi.Output[str]:
+        """A Docker config document (secret) with the credentials for ``server``."""
+        ...
+
+
 class RancherOSHost(Protocol):
     """One RancherOS-family machine as the host group sees it."""
 

@@ -11,8 +11,8 @@ from typing import Any, Callable, Optional
 
 import pulumi
 
-from ..config import StackConfig
-from .base import CloudBase, HostAccess, SshSettings
+from ..config import RegistrySettings, StackConfig
+from .base import CloudBase, HostAccess, ImageRegistry, SshSettings
 
 # cloud name -> (module of its base, factory name); the order is the order bases are created in.
 _BASES: dict[str, tuple[str, str]] = {
@@ -22,6 +22,10 @@ _BASES: dict[str, tuple[str, str]] = {
     "local": (".local.base", "make_base"),
 }
 CLOUD_ORDER: tuple[str, ...] = tuple(_BASES)
+# registry kind -> (module, factory name): container registries a cloud offers.
+_REGISTRIES: dict[str, tuple[str, str]] = {
+    "digitalocean": (".digitalocean.registry", "make_registry"),
+}
 
 
 def host_access(cfg: StackConfig, ssh: Optional[SshSettings]) -> HostAccess:
@@ -66,3 +70,15 @@ def make_cloud_bases(cfg: StackConfig, ssh: SshSettings) -> dict[str, CloudBase]
         if settings is not None:
             bases[cloud] = base_factory(cloud)(cloud, settings, access)
     return bases
+
+
+def make_image_registry(
+    name: str, settings: RegistrySettings, region: Optional[str], opts: pulumi.ResourceOptions
+) -> ImageRegistry:
+    """The container registry of ``settings.kind`` (its cloud's SDK imported on first use)."""
+    try:
+        module_name, attr = _REGISTRIES[settings.kind]
+    except KeyError:
+        raise ValueError(f"no container registry of kind {settings.kind!r}; known: {', '.join(_REGISTRIES)}") from None
+    factory: Callable[..., ImageRegistry] = getattr(importlib.import_module(module_name, __package__), attr)
+    return factory(name, settings, region, opts)

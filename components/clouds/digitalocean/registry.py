@@ -20,6 +20,7 @@ from typing import Optional
 import pulumi
 import pulumi_digitalocean as digitalocean
 
+from ...config import RegistrySettings
 from ...naming import type_token
 
 DEFAULT_SERVER = "registry.digitalocean.com"
@@ -118,3 +119,14 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
         self.username = pulumi.Output.secret(pair.apply(lambda p: p[0]))
         self.password = pulumi.Output.secret(pair.apply(lambda p: p[1]))
         self.register_outputs({"endpoint": self.endpoint, "server": self.server})
+
+
+def make_registry(
+    name: str, settings: RegistrySettings, region: Optional[str], opts: pulumi.ResourceOptions
+) -> DigitalOceanRegistry:
+    """The clouds registry's factory for ``registry.kind: digitalocean``."""
+    return DigitalOceanRegistry(
+        name,
+        DigitalOceanRegistryArgs(registry_name=settings.name, tier=settings.tier, region=region),
+        opts=opts,
+    )

@@ -3,13 +3,14 @@
 **Image.** The tag is a content hash of the build context, so an edit of the app is a new image
 and a new container, and an unchanged app is no change at all.
 
-* ``registry.kind == "digitalocean"``: a ``DigitalOceanRegistry`` child, and one
+* ``registry.kind: digitalocean``: a ``DigitalOceanRegistry`` child (any registry kind the
+  clouds offer, through ``clouds.registry.make_image_registry``), and one
   ``docker.Image`` built for ``linux/amd64`` and pushed as
   ``registry.digitalocean.com/<registry>/hitcounter:<hash>``. The build runs on the daemon of
   the machine running ``pulumi up`` (Pulumi's default docker provider: ``DOCKER_HOST`` or the
   local socket), which needs Docker there. Each host then pulls the pushed digest with a
   ``docker.RemoteImage``.
-* ``registry.kind == "none"`` (the local stack): the image is built with ``skip_push`` on each
+* ``registry.kind: none`` (the local stack): the image is built with ``skip_push`` on each
   daemon that runs the app (once for all local hosts, which share one daemon).
 
 **Registry authentication on the hosts.** The docker provider authenticates pulls with its own
@@ -42,6 +43,7 @@ import pulumi
 import pulumi_docker as docker
 
 from ...apps import app_dir
+from ...clouds.registry import make_image_registry
 from ...config import RegistrySettings
 from ...hosts.dockerhost import SSH_OPTS, DockerHost
 from ...hosts.placement import (
@@ -143,18 +145,10 @@ class HitCounterApp(pulumi.ComponentResource):
         )
 
         images: dict[str, pulumi.Output[str]] = {}
-        if args.registry.kind == "digitalocean":
-            # The DigitalOcean SDK is an optional extra: needed only for this registry kind.
-            from ...clouds.digitalocean.registry import DigitalOceanRegistry, DigitalOceanRegistryArgs
-
-            registry = DigitalOceanRegistry(
-                f"{name}-registry",
-                DigitalOceanRegistryArgs(
-                    registry_name=args.registry.name,
-                    tier=args.registry.tier,
-                    region=args.registry_region,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
+        if args.registry.kind != "none":
+            # The registry's cloud SDK is an optional extra, imported only for that kind.
+            registry = make_image_registry(
+                f"{name}-registry", args.registry, args.registry_region, pulumi.ResourceOptions(parent=self)
             )
             pushed = docker.Image(
                 f"{name}-image",
@@ -186,7 +180,7 @@ class HitCounterApp(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, provider=puller),
                 )
                 images[host.host_name] = pulled.image_id
-        elif args.registry.kind == "none":
+        else:
             built: dict[str, pulumi.Output[str]] = {}
             for host in hosts:
                 daemon = "local" if host.is_local else host.host_name
@@ -201,8 +195,6 @@ class HitCounterApp(pulumi.ComponentResource):
                     built[daemon] = image.image_name
                 images[host.host_name] = built[daemon]
             self.image_name = pulumi.Output.from_input(f"{REPOSITORY}:{tag}")
-        else:
-            raise ValueError(f"registry kind must be 'digitalocean' or 'none'; got {args.registry.kind!r}")
 
         mongo_url = pulumi.Output.secret(args.mongo_url)
         health = (
