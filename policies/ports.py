@@ -147,6 +147,9 @@ def _port(protocol: str, low: int, high: int, label: str) -> RestrictedPort:
     return RestrictedPort(protocol, PortSpan(low, high), label)
 
 
+# The pack keeps its own copy of the port table so it installs and runs without the components;
+# tests/net/test_ports.py holds these two lists equal to the admin and data classes of the
+# components' one catalog (rancher_stacks.net.ports).
 ADMIN_PORTS: Final = (
     _port("tcp", 22, 22, "SSH"),
     _port("tcp", 2375, 2375, "Docker API (plain)"),

@@ -57,6 +57,14 @@ def base_factory(cloud: str) -> Callable[[str, Any, HostAccess], CloudBase]:
     return factory
 
 
+def make_cloud_base(cfg: StackConfig, cloud: str, ssh: SshSettings) -> CloudBase:
+    """The base of one configured cloud: for programs that build host groups themselves."""
+    settings = getattr(cfg.clouds, cloud, None) if cloud in _BASES else None
+    if settings is None:
+        raise ValueError(f"rancher-stacks:clouds.{cloud}: expected the settings of a configured cloud")
+    return base_factory(cloud)(cloud, settings, host_access(cfg, ssh))
+
+
 def make_cloud_bases(cfg: StackConfig, ssh: SshSettings) -> dict[str, CloudBase]:
     """One base per cloud that some workload uses, keyed by cloud name (``"aws"``, ...).
 
