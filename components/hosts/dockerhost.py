@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_command as command
@@ -144,13 +144,16 @@ class DockerHost(pulumi.ComponentResource):
         script: pulumi.Input[str],
         parent: pulumi.Resource,
         *,
-        environment: Optional[Mapping[str, pulumi.Input[str]]] = None,
         triggers: Optional[Sequence[pulumi.Input[object]]] = None,
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> pulumi.Resource:
         """Run ``script`` (sh) where this daemon's ``docker`` CLI works: over SSH, or locally.
 
         ``triggers`` re-run the script when they change (e.g. the member set of a cluster).
+        There is deliberately no ``environment``: RancherOS-family sshd accepts no client
+        variables and pulumi-command fails a command whose ``Setenv`` is refused, and a secret
+        must not travel that way anyway. A script that needs a secret reads it where it already
+        is (a container's own environment, through ``docker exec``).
         """
         opts = pulumi.ResourceOptions(parent=parent, depends_on=[self.ready, *depends_on])
         if self.connection is None:
@@ -158,7 +161,7 @@ class DockerHost(pulumi.ComponentResource):
                 name,
                 create=script,
                 interpreter=["/bin/sh", "-c"],
-                environment={"DOCKER_HOST": LOCAL_DOCKER_HOST, **(environment or {})},
+                environment={"DOCKER_HOST": LOCAL_DOCKER_HOST},
                 triggers=list(triggers or []),
                 opts=opts,
             )
@@ -166,7 +169,6 @@ class DockerHost(pulumi.ComponentResource):
             name,
             connection=self.connection,
             create=script,
-            environment=dict(environment or {}),
             triggers=list(triggers or []),
             opts=opts,
         )

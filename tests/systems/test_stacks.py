@@ -102,6 +102,15 @@ def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_no_remote_command_sends_ssh_environment_variables(plans, stack):
+    """RancherOS-family sshd accepts no client variables and pulumi-command fails on a refused
+    Setenv; secrets must not travel that way either."""
+    commands = of_type(plans[stack], "command:remote:Command")
+    assert commands or stack == "local"
+    assert [c["name"] for c in commands if c["inputs"].get("environment")] == []
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_generated_secrets_never_appear_in_a_plan(plans, stack):
     text = dumps(plans[stack])
     for name in ("database-keyfile", "database-root-password"):

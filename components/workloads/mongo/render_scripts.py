@@ -39,11 +39,11 @@ first member is dialled as ``127.0.0.1`` (an IP SAN of every member certificate;
 could resolve to ``::1``, where mongod does not listen), the others at their advertised
 addresses, which their certificates name.
 
-The root password is never part of the script: mongosh reads it from ``$MONGO_ROOT_PASSWORD``,
-which ``docker exec -e MONGO_ROOT_PASSWORD`` forwards from the command's environment, or else
-from the member container's own ``MONGO_INITDB_ROOT_PASSWORD`` (``docker exec`` processes get
-the container's configured environment), so the script also works where the SSH server drops
-client environment variables (no ``AcceptEnv``).
+The root password is never part of the script, and never travels in the SSH session's
+environment (RancherOS-family sshd has no ``AcceptEnv``, and pulumi-command fails a command whose
+``Setenv`` is refused): mongosh reads it from the member container's own
+``MONGO_INITDB_ROOT_PASSWORD``, which every ``docker exec`` process inherits from the container's
+configuration.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ TLS_CERTIFICATE_KEY_ENV = "MONGO_TLS_CERTIFICATE_KEY"
 TLS_CA_PATH = "/etc/mongo-tls-ca.pem"
 TLS_CA_ENV = "MONGO_TLS_CA"
 ENTRYPOINT_PATH = "/usr/local/bin/rancher-stacks-mongo-entrypoint.sh"
-ROOT_PASSWORD_ENV = "MONGO_ROOT_PASSWORD"
+# The member container's own variable (the official image's), inherited by ``docker exec``.
+ROOT_PASSWORD_ENV = "MONGO_INITDB_ROOT_PASSWORD"
 ROOT_USERNAME = "root"
 
 _CONTAINER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -179,14 +180,14 @@ def render_replica_set_js(
     return f"""// Replica set {replica_set_name}: initiate it, or reconcile its members.
 const wanted = {wanted};
 const user = {json.dumps(username)};
-const password = process.env.{ROOT_PASSWORD_ENV} || process.env.MONGO_INITDB_ROOT_PASSWORD || "";
+const password = process.env.{ROOT_PASSWORD_ENV} || "";
 const deadline = Date.now() + {wait_seconds * 1000};
 // requireTLS: verify the members against the replica set's CA, present this member's certificate.
 const options = "/?directConnection=true&serverSelectionTimeoutMS=3000&connectTimeoutMS=3000" +
   "&tls=true&tlsCAFile=" + encodeURIComponent({json.dumps(tls_ca_file)}) +
   "&tlsCertificateKeyFile=" + encodeURIComponent({json.dumps(tls_certificate_key_file)});
 if (password === "") {{
-  throw new Error("no root password: set {ROOT_PASSWORD_ENV} or the container's MONGO_INITDB_ROOT_PASSWORD");
+  throw new Error("no root password: the member container has no {ROOT_PASSWORD_ENV}");
 }}
 
 function hello(host) {{
@@ -354,5 +355,5 @@ done
 js=$(cat <<'RS_JS'
 {js}RS_JS
 )
-docker exec -e {ROOT_PASSWORD_ENV} "$container" mongosh --quiet --norc --nodb --eval "$js"
+docker exec "$container" mongosh --quiet --norc --nodb --eval "$js"
 """

@@ -213,7 +213,7 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 # Secret as a whole (additional_secret_outputs below): password, keyfile, TLS key.
                 envs=[
                     f"MONGO_INITDB_ROOT_USERNAME={ROOT_USERNAME}",
-                    pulumi.Output.concat("MONGO_INITDB_ROOT_PASSWORD=", password),
+                    pulumi.Output.concat(f"{ROOT_PASSWORD_ENV}=", password),
                     pulumi.Output.concat(f"{KEYFILE_ENV}=", key),
                     pulumi.Output.concat(f"{TLS_CERTIFICATE_KEY_ENV}=", certificate_key),
                     pulumi.Output.concat(f"{TLS_CA_ENV}=", pki.ca_certificate),
@@ -256,7 +256,6 @@ class MongoReplicaSet(pulumi.ComponentResource):
             f"{name}-rs-init",
             script,
             self,
-            environment={ROOT_PASSWORD_ENV: password},
             triggers=[args.replica_set_name, self.member_addresses],
             depends_on=list(self.containers),
         )
