@@ -107,6 +107,10 @@ class GcpCloud(_Model):
 class DigitalOceanCloud(_Model):
     region: str = "nyc3"
     size: str = "s-2vcpu-4gb"
+    # DigitalOcean refuses to register a public key the account already has. Set the MD5
+    # fingerprint of a key already in the account to use it; unset, the program looks up
+    # sshPublicKey's own fingerprint and reuses the account's copy when another stack made it.
+    ssh_key_fingerprint: Optional[str] = Field(default=None, pattern=r"^([0-9a-f]{2}:){15}[0-9a-f]{2}$")
     # "rancheros" uses DigitalOcean's image slug; "custom" imports customImageUrl.
     image: Literal["rancheros", "custom"] = "custom"
     custom_image_url: str = DEFAULT_DO_IMAGE_URL
@@ -183,6 +187,9 @@ class RegistrySettings(_Model):
     kind: Literal["digitalocean", "none"] = "none"
     name: str = Field(default="rancher-stacks", pattern=r"^[a-z0-9-]{3,63}$")
     tier: Literal["starter", "basic", "professional"] = "basic"
+    # A DigitalOcean account holds one registry: true uses the account's registry of this name
+    # (created by another stack or by hand) instead of creating it.
+    existing: bool = False
 
 
 class WebAppWorkload(_Workload):

@@ -317,8 +317,21 @@ def _aws_subnet(args: Outputs) -> Outputs:
     return {"id": aws_id("subnet", str(zone)), "availabilityZone": zone, "vpcId": aws_id("vpc", "default")}
 
 
+def _do_ssh_keys(args: Outputs) -> Outputs:
+    # A fresh account: no key has this fingerprint yet (tests add one to take the reuse path).
+    return {"id": "ssh-keys", "sshKeys": []}
+
+
+def _do_existing_registry(args: Outputs) -> Outputs:
+    reg = str(args.get("name", "registry"))
+    server = "registry.digitalocean.com"
+    return {"id": reg, "name": reg, "endpoint": f"{server}/{reg}", "serverUrl": server}
+
+
 INVOKE_RESULTS: dict[str, Callable[[Outputs], Outputs]] = {
     "aws:ec2/getAmi:getAmi": _aws_ami,
+    "digitalocean:index/getSshKeys:getSshKeys": _do_ssh_keys,
+    "digitalocean:index/getContainerRegistry:getContainerRegistry": _do_existing_registry,
     "aws:ec2/getVpc:getVpc": _aws_default_vpc,
     "aws:ec2/getSubnet:getSubnet": _aws_subnet,
 }

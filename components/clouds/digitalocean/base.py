@@ -2,8 +2,9 @@
 
 * An explicit ``digitalocean.Provider``; the API token comes from ``DIGITALOCEAN_TOKEN`` in the
   environment, never from this program.
-* The stack's SSH key (DigitalOcean rejects a public key already registered in the account, so
-  two stacks in one account need different keys).
+* The stack's SSH key. DigitalOcean rejects a public key already registered in the account, so
+  the key is created only when the account does not hold it yet (looked up by its MD5
+  fingerprint) or reused by ``clouds.digitalocean.sshKeyFingerprint``.
 * The image: DigitalOcean's ``rancheros`` slug, or (default, since the slug's availability is
   not guaranteed) a custom image imported from the RancherOS DigitalOcean release image, with
   ``distribution="RancherOS"``, in the stack's region.
@@ -13,6 +14,9 @@ DigitalOcean has no zones inside a region; the region is the failure domain's zo
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -34,6 +38,31 @@ from . import firewall, volume
 from .host import DigitalOceanRancherOSHost, DigitalOceanRancherOSHostArgs, check_droplet_size
 
 RANCHEROS_SLUG = "rancheros"
+
+
+def md5_fingerprint(public_key: str) -> str:
+    """The MD5 fingerprint DigitalOcean gives an SSH public key (``aa:bb:...``, 16 bytes)."""
+    try:
+        blob = base64.b64decode(public_key.split()[1], validate=True)
+    except (IndexError, binascii.Error):
+        raise ValueError("rancher-stacks:sshPublicKey: expected an OpenSSH public key line") from None
+    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def account_copy_of(public_key: str, own_name: str, opts: pulumi.InvokeOptions) -> Optional[str]:
+    """The fingerprint of ``public_key`` when the account already holds it under another name.
+
+    DigitalOcean refuses to register a key twice, so a second stack with the same key reuses the
+    first one's. A key named ``own_name`` is this stack's own (created by an earlier run) and is
+    kept as a resource: reusing it would make Pulumi delete it.
+    """
+    fingerprint = md5_fingerprint(public_key)
+    found = digitalocean.get_ssh_keys(
+        filters=[digitalocean.GetSshKeysFilterArgs(key="fingerprint", values=[fingerprint])], opts=opts
+    )
+    others = [key for key in found.ssh_keys or [] if key.fingerprint == fingerprint and key.name != own_name]
+    return fingerprint if others else None
 
 
 @dataclass
@@ -86,12 +115,18 @@ class DigitalOceanBase(pulumi.ComponentResource):
 
         self.provider = digitalocean.Provider(f"{name}-provider", opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
-        self.ssh_key = digitalocean.SshKey(
-            f"{name}-ssh-key",
-            name=sanitized_name("rancher-stacks", args.access.stack),
-            public_key=args.access.ssh_public_key,
-            opts=child,
+        key_name = sanitized_name("rancher-stacks", args.access.stack)
+        self.ssh_key: Optional[digitalocean.SshKey] = None
+        reused = s.ssh_key_fingerprint or account_copy_of(
+            args.access.ssh_public_key, key_name, pulumi.InvokeOptions(parent=self, provider=self.provider)
         )
+        if reused is not None:
+            self.ssh_key_fingerprint: pulumi.Output[str] = pulumi.Output.from_input(reused)
+        else:
+            self.ssh_key = digitalocean.SshKey(
+                f"{name}-ssh-key", name=key_name, public_key=args.access.ssh_public_key, opts=child
+            )
+            self.ssh_key_fingerprint = self.ssh_key.fingerprint
         self.custom_image: Optional[digitalocean.CustomImage] = None
         if s.image == "custom":
             self.custom_image = digitalocean.CustomImage(
@@ -106,7 +141,7 @@ class DigitalOceanBase(pulumi.ComponentResource):
             self.image = self.custom_image.id
         else:
             self.image = pulumi.Output.from_input(RANCHEROS_SLUG)
-        self.register_outputs({"image": self.image, "sshKeyFingerprint": self.ssh_key.fingerprint})
+        self.register_outputs({"image": self.image, "sshKeyFingerprint": self.ssh_key_fingerprint})
 
     def check_size(self, size: str) -> None:
         """Droplet sizes known to have less than the 50 GB disk RancherOS needs are refused."""
@@ -129,7 +164,7 @@ class DigitalOceanBase(pulumi.ComponentResource):
                 region=self.region,
                 size=spec.size,
                 image=self.image,
-                ssh_key_fingerprints=[self.ssh_key.fingerprint],
+                ssh_key_fingerprints=[self.ssh_key_fingerprint],
                 tags=[spec.firewall_handle],
                 user_data=spec.user_data,
             ),

@@ -6,7 +6,9 @@ server. The component keeps the whole document and the decoded user name and pas
 nothing derived from them is ever a plain output.
 
 A DigitalOcean account holds a single container registry: a stack that creates one fails if the
-account already has a registry of another name.
+account already has one. With ``existing`` the component looks the registry up by name
+(``get_container_registry``) and only issues credentials for it, so several stacks of one account
+share it (one creates it, or it is made by hand, the others set ``registry.existing: true``).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class DigitalOceanRegistryArgs:
     tier: str = "basic"
     # A region that hosts registries (e.g. nyc3, sfo3, ams3, fra1, sgp1); None: DO's default.
     region: Optional[str] = None
+    # Use the account's registry of this name instead of creating one.
+    existing: bool = False
 
 
 class DigitalOceanRegistry(pulumi.ComponentResource):
@@ -91,27 +95,33 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
         super().__init__(
             type_token("DigitalOceanRegistry"),
             name,
-            {"registryName": args.registry_name, "tier": args.tier, "region": args.region},
+            {"registryName": args.registry_name, "tier": args.tier, "region": args.region, "existing": args.existing},
             opts,
         )
         child = pulumi.ResourceOptions(parent=self)
-        registry = digitalocean.ContainerRegistry(
-            f"{name}-registry",
-            name=args.registry_name,
-            subscription_tier_slug=args.tier,
-            region=args.region,
-            opts=child,
-        )
+        registry_name: pulumi.Output[str]
+        if args.existing:
+            found = digitalocean.get_container_registry_output(
+                name=args.registry_name, opts=pulumi.InvokeOptions(parent=self)
+            )
+            registry_name, self.endpoint, self.server = found.name, found.endpoint, found.server_url
+        else:
+            registry = digitalocean.ContainerRegistry(
+                f"{name}-registry",
+                name=args.registry_name,
+                subscription_tier_slug=args.tier,
+                region=args.region,
+                opts=child,
+            )
+            registry_name, self.endpoint, self.server = registry.name, registry.endpoint, registry.server_url
         credentials = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-credentials",
-            registry_name=registry.name,
+            registry_name=registry_name,
             write=True,
             opts=pulumi.ResourceOptions(
                 parent=self, additional_secret_outputs=["dockerCredentials"]
             ),
         )
-        self.endpoint = registry.endpoint
-        self.server = registry.server_url
         self.docker_config = pulumi.Output.secret(credentials.docker_credentials)
         pair = pulumi.Output.all(self.docker_config, self.server).apply(
             lambda values: parse_docker_credentials(values[0], values[1] or DEFAULT_SERVER)
@@ -127,6 +137,8 @@ def make_registry(
     """The clouds registry's factory for ``registry.kind: digitalocean``."""
     return DigitalOceanRegistry(
         name,
-        DigitalOceanRegistryArgs(registry_name=settings.name, tier=settings.tier, region=region),
+        DigitalOceanRegistryArgs(
+            registry_name=settings.name, tier=settings.tier, region=region, existing=settings.existing
+        ),
         opts=opts,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
 from typing import Any
 
 import pytest
@@ -21,12 +22,12 @@ from host_runs import (
     world_exposures,
 )
 
-from rancher_stacks.clouds.digitalocean.base import DigitalOceanBase
+from rancher_stacks.clouds.digitalocean.base import DigitalOceanBase, md5_fingerprint
 from rancher_stacks.clouds.registry import make_cloud_bases
 from rancher_stacks.hosts.dockerhost import SshSettings
 from rancher_stacks.hosts.hostgroup import HostGroup, HostGroupArgs
 from rancher_stacks.net.rules import WORLD, FromSelf, Rule
-from tools.mock_outputs import public_ip
+from tools.mock_outputs import INVOKE_RESULTS, public_ip
 from tools.mockengine import ProgramRun
 
 DROPLET = "digitalocean:index/droplet:Droplet"
@@ -35,8 +36,8 @@ ATTACHMENT = "digitalocean:index/volumeAttachment:VolumeAttachment"
 DO_ONLY = {"storage": {"cloud": "digitalocean", "servers": 2}}
 
 
-def _program(image: str = "custom", size: str | None = None) -> ProgramRun:
-    cfg = stack_config(workloads=DO_ONLY, clouds={"digitalocean": {"region": "nyc3", "image": image}})
+def _program(image: str = "custom", size: str | None = None, **do_settings: Any) -> ProgramRun:
+    cfg = stack_config(workloads=DO_ONLY, clouds={"digitalocean": {"region": "nyc3", "image": image, **do_settings}})
 
     def program() -> None:
         bases = make_cloud_bases(cfg, SshSettings())
@@ -165,3 +166,61 @@ def test_a_failure_while_creating_hosts_fails_the_program_instead_of_hanging(
         gc.collect()
     finally:
         loop.set_exception_handler(previous)
+
+
+# --------------------------------------------------------------------------- the account's SSH key
+
+SSH_KEYS = "digitalocean:index/getSshKeys:getSshKeys"
+SSH_KEY_TYPE = "digitalocean:index/sshKey:SshKey"
+FINGERPRINT = md5_fingerprint(SSH_KEY)
+
+
+# A well-formed ed25519 key (the shipped stacks' placeholder): ssh-keygen parses the key blob.
+WELL_FORMED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIoxUQlDyiffLLu/+UM15M3cGKfuMdznlM7IOGA+WOw1 someone@example"
+
+
+def test_md5_fingerprint_is_what_ssh_keygen_prints(validator, tmp_path) -> None:
+    keygen = validator("ssh-keygen", "openssh-client")
+    path = tmp_path / "key.pub"
+    path.write_text(WELL_FORMED + "\n")
+    out = subprocess.run([keygen, "-E", "md5", "-lf", str(path)], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[1] == "MD5:" + md5_fingerprint(WELL_FORMED)
+    with pytest.raises(ValueError, match="sshPublicKey"):
+        md5_fingerprint("ssh-ed25519 not*base64")
+
+
+def test_a_fresh_account_gets_the_stack_key(do_run: ProgramRun) -> None:
+    (key,) = do_run.by_type(SSH_KEY_TYPE)
+    assert key.inputs["publicKey"] == SSH_KEY
+    lookups = [args for token, args in do_run.invokes if token == SSH_KEYS]
+    assert lookups == [{"filters": [{"key": "fingerprint", "values": [FINGERPRINT]}]}]
+    for droplet in do_run.by_type(DROPLET):
+        assert droplet.inputs["sshKeys"] == [public_key_fingerprint_of(do_run)]
+
+
+def public_key_fingerprint_of(program_run: ProgramRun) -> str:
+    (key,) = program_run.by_type(SSH_KEY_TYPE)
+    return key.outputs.get("fingerprint") or program_run.by_type(DROPLET)[0].inputs["sshKeys"][0]
+
+
+def test_a_key_another_stack_registered_is_reused(monkeypatch: pytest.MonkeyPatch) -> None:
+    owned = {"sshKeys": [{"id": 7, "name": "rancher-stacks-prod", "fingerprint": FINGERPRINT, "publicKey": SSH_KEY}]}
+    monkeypatch.setitem(INVOKE_RESULTS, SSH_KEYS, lambda args: {"id": "k", **owned})
+    reused = _program()
+    assert reused.by_type(SSH_KEY_TYPE) == []
+    assert {tuple(d.inputs["sshKeys"]) for d in reused.by_type(DROPLET)} == {(FINGERPRINT,)}
+
+
+def test_the_stack_own_key_from_an_earlier_run_stays_a_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reusing it would drop the resource, and Pulumi would delete the key from the account."""
+    own = {"sshKeys": [{"id": 7, "name": "rancher-stacks-test", "fingerprint": FINGERPRINT, "publicKey": SSH_KEY}]}
+    monkeypatch.setitem(INVOKE_RESULTS, SSH_KEYS, lambda args: {"id": "k", **own})
+    assert len(_program().by_type(SSH_KEY_TYPE)) == 1
+
+
+def test_a_configured_fingerprint_is_used_without_lookup() -> None:
+    other = "0f:" * 15 + "0f"
+    pinned = _program(sshKeyFingerprint=other)
+    assert pinned.by_type(SSH_KEY_TYPE) == []
+    assert [t for t, _ in pinned.invokes if t == SSH_KEYS] == []
+    assert {tuple(d.inputs["sshKeys"]) for d in pinned.by_type(DROPLET)} == {(other,)}

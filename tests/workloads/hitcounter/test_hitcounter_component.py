@@ -50,14 +50,16 @@ def remote_hosts(count: int) -> list[DockerHost]:
     )
 
 
-def deploy(make_hosts, kind: str, count: int = 2, captured: dict | None = None, **extra) -> ProgramRun:
+def deploy(
+    make_hosts, kind: str, count: int = 2, captured: dict | None = None, existing: bool = False, **extra
+) -> ProgramRun:
     def program() -> None:
         app = HitCounterApp(
             "web",
             HitCounterAppArgs(
                 hosts=make_hosts(count),
                 mongo_url=pulumi.Output.secret(MONGO_URL),
-                registry=RegistrySettings(kind=kind, name="stacks-registry", tier="basic"),
+                registry=RegistrySettings(kind=kind, name="stacks-registry", tier="basic", existing=existing),
                 **extra,
             ),
         )
@@ -174,6 +176,17 @@ def test_registry_path_pushes_to_the_registry_endpoint(do_run):
     assert image.inputs["skipPush"] is False
     assert image.inputs["registry"] == SECRET
     assert do_run.outputs["image"].startswith(f"registry.digitalocean.com/stacks-registry/hitcounter:{TAG}@sha256:")
+
+
+def test_an_existing_registry_is_looked_up_not_created():
+    """One registry per DigitalOcean account: a second stack uses it by name."""
+    shared = deploy(remote_hosts, "digitalocean", count=2, existing=True)
+    assert shared.by_type("digitalocean:index/containerRegistry:ContainerRegistry") == []
+    lookups = [args for token, args in shared.invokes if token.endswith("getContainerRegistry")]
+    assert lookups == [{"name": "stacks-registry"}]
+    assert shared.by_name("web-registry-credentials").inputs["registryName"] == "stacks-registry"
+    (image,) = shared.by_type(IMAGE)
+    assert image.inputs["imageName"] == f"registry.digitalocean.com/stacks-registry/hitcounter:{TAG}"
 
 
 def test_each_host_pulls_the_pushed_digest_with_registry_auth(do_run):
