@@ -87,7 +87,10 @@ class GcpCloud(_Model):
     region: str = "us-central1"
     zones: list[str] = Field(default_factory=lambda: ["us-central1-a", "us-central1-b"], min_length=1)
     machine_type: str = "e2-medium"
-    network: str = "default"
+    # The hosts live in a VPC network the program creates (custom mode, one subnet in the region),
+    # never in the project's ``default`` network, whose pre-populated rules admit SSH and RDP
+    # from anywhere (default-allow-ssh, default-allow-rdp) where the policy pack cannot see them.
+    subnet_cidr: str = "10.40.0.0/20"
     # The RancherOS GCE tarball (a GCS https URL); {version} is filled from rancherosVersion.
     image_url: str = DEFAULT_GCE_IMAGE_URL
     boot_disk_gb: int = Field(default=20, ge=10, le=2048)
@@ -99,6 +102,11 @@ class GcpCloud(_Model):
                 raise _KeyedError(
                     ("zones", i), f"a zone of region {self.region!r} such as {self.region}-a; got {zone!r}"
                 )
+        network = ipaddress.ip_network(self.subnet_cidr, strict=False)
+        if network.version != 4 or not network.is_private or not 8 <= network.prefixlen <= 29:
+            raise _KeyedError(
+                ("subnetCidr",), f"a private IPv4 range from /8 to /29 such as 10.40.0.0/20; got {self.subnet_cidr!r}"
+            )
         if not self.image_url.startswith("https://storage.googleapis.com/"):
             raise _KeyedError(("imageUrl",), "a GCS URL (https://storage.googleapis.com/bucket/object)")
         return self

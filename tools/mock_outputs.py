@@ -101,7 +101,12 @@ def _aws_volume_attachment(name: str, inputs: Outputs) -> tuple[str, Outputs]:
 
 def _gcp_self_link(kind: str, name: str, inputs: Outputs) -> tuple[str, Outputs]:
     project = inputs.get("project", "mock-project")
-    scope = f"zones/{inputs['zone']}" if "zone" in inputs else "global"
+    if "zone" in inputs:
+        scope = f"zones/{inputs['zone']}"
+    elif kind == "subnetworks":
+        scope = f"regions/{inputs.get('region', 'us-central1')}"
+    else:
+        scope = "global"
     resource_name = inputs.get("name", name)
     rid = f"projects/{project}/{scope}/{kind}/{resource_name}"
     return rid, {
@@ -269,6 +274,8 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "gcp:compute/disk:Disk": _gcp_kind("disks"),
     "gcp:compute/image:Image": _gcp_kind("images"),
     "gcp:compute/firewall:Firewall": _gcp_kind("firewalls"),
+    "gcp:compute/network:Network": _gcp_kind("networks"),
+    "gcp:compute/subnetwork:Subnetwork": _gcp_kind("subnetworks"),
     "gcp:compute/attachedDisk:AttachedDisk": _gcp_kind("attachedDisks"),
     "digitalocean:index/droplet:Droplet": _do_droplet,
     "digitalocean:index/volume:Volume": _do_with_urn("volume", numeric=False),

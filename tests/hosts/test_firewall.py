@@ -164,7 +164,7 @@ def test_gcp_one_ingress_firewall_per_rule_and_family_targeting_the_tag(gcp_fw: 
     for fw in fws.values():
         assert fw.inputs["direction"] == "INGRESS"
         assert fw.inputs["targetTags"] == ["rs-test-grp"]
-        assert fw.inputs["network"] == "default"
+        assert fw.inputs["network"].endswith("/global/networks/gcp-network")
         assert fw.provider_urn == provider_urn(gcp_fw, "gcp")
     assert fws["grp-fw-ssh-admin"].inputs["sourceRanges"] == [ADMIN_V4]
     assert fws["grp-fw-ssh-admin-v6"].inputs["sourceRanges"] == [ADMIN_V6]

@@ -6,7 +6,12 @@
   (``rancheros-gce.tar.gz``, a ``disk.raw`` inside) is imported as a private image from its GCS
   URL (``rawDisk.source``). The GCE network MTU is 1460, so hosts on GCP get Docker's MTU set to
   1460 in their cloud-config (``docker_mtu``).
-* The network name (``default`` unless configured); firewall rules and instances use it.
+* The stack's own VPC network (custom mode, MTU 1460) and one subnet in the region. The project's
+  ``default`` network is never used: GCP pre-populates it with rules that admit SSH (22) and RDP
+  (3389) from 0.0.0.0/0 (``default-allow-ssh``, ``default-allow-rdp``), which this program did
+  not write and the policy pack cannot see. A new network has no ingress allow rule at all (the
+  implied rules deny all ingress, allow all egress) and a system-generated default route to the
+  internet, so every ingress rule the hosts have is one of ours.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ class GcpBase(pulumi.ComponentResource):
                 "region": s.region,
                 "zones": list(s.zones),
                 "machineType": s.machine_type,
-                "network": s.network,
+                "subnetCidr": s.subnet_cidr,
                 "imageUrl": image_url,
                 "dockerMtu": GCE_MTU,
                 "rancherosVersion": args.access.rancheros_version,
@@ -79,7 +84,6 @@ class GcpBase(pulumi.ComponentResource):
         self.region = s.region
         self.zones = list(s.zones)
         self.default_size = s.machine_type
-        self.network = s.network
 
         self.provider = gcp.Provider(
             f"{name}-provider",
@@ -87,6 +91,23 @@ class GcpBase(pulumi.ComponentResource):
             region=s.region,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        network_opts = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.vpc = gcp.compute.Network(
+            f"{name}-network",
+            auto_create_subnetworks=False,
+            mtu=GCE_MTU,
+            description=f"rancher-stacks {args.access.stack}: the stack's hosts; no rule but the stack's own",
+            opts=network_opts,
+        )
+        self.subnet = gcp.compute.Subnetwork(
+            f"{name}-subnet",
+            network=self.vpc.id,
+            region=s.region,
+            ip_cidr_range=s.subnet_cidr,
+            description=f"rancher-stacks {args.access.stack} hosts in {s.region}",
+            opts=network_opts,
+        )
+        self.network: pulumi.Output[str] = self.vpc.self_link
         self.image = gcp.compute.Image(
             f"{name}-rancheros",
             raw_disk=gcp.compute.ImageRawDiskArgs(source=image_url),
@@ -98,7 +119,7 @@ class GcpBase(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
         self.image_self_link = self.image.self_link
-        self.register_outputs({"image": self.image_self_link})
+        self.register_outputs({"image": self.image_self_link, "network": self.network})
 
     def check_size(self, size: str) -> None:
         """Every size of this cloud can run RancherOS."""
@@ -120,6 +141,7 @@ class GcpBase(pulumi.ComponentResource):
                 machine_type=spec.size,
                 image=self.image_self_link,
                 network=self.network,
+                subnetwork=self.subnet.self_link,
                 network_tags=[spec.firewall_handle],
                 user_data=spec.user_data,
                 boot_disk_gb=self.settings.boot_disk_gb,

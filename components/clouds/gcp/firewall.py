@@ -17,7 +17,7 @@ import pulumi_gcp as gcp
 from ..base import FirewallRequest, RenderedFirewall
 
 
-def render_firewall(network: str, request: FirewallRequest) -> RenderedFirewall:
+def render_firewall(network: pulumi.Input[str], request: FirewallRequest) -> RenderedFirewall:
     """The group's firewalls; the handle is its network tag (the group's target name)."""
     child = pulumi.ResourceOptions(parent=request.parent)
     made: list[pulumi.CustomResource] = []

@@ -32,7 +32,8 @@ class GcpRancherOSHostArgs:
     zone: str
     machine_type: str
     image: pulumi.Input[str]
-    network: str
+    network: pulumi.Input[str]
+    subnetwork: pulumi.Input[str]
     network_tags: Sequence[pulumi.Input[str]]
     user_data: pulumi.Input[str]
     boot_disk_gb: int = 20
@@ -77,6 +78,7 @@ class GcpRancherOSHost(pulumi.ComponentResource):
             network_interfaces=[
                 gcp.compute.InstanceNetworkInterfaceArgs(
                     network=args.network,
+                    subnetwork=args.subnetwork,
                     access_configs=[gcp.compute.InstanceNetworkInterfaceAccessConfigArgs()],
                 )
             ],

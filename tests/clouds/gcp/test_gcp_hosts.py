@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from host_runs import (
@@ -67,11 +69,30 @@ def test_resource_counts_of_a_two_host_group(gcp_run: ProgramRun) -> None:
     assert _gcp_custom(gcp_run) == {
         "pulumi:providers:gcp": 1,
         "gcp:compute/image:Image": 1,
+        "gcp:compute/network:Network": 1,
+        "gcp:compute/subnetwork:Subnetwork": 1,
         GCP_FW: 2 + 2,  # ssh v4 + v6; mongodb from self; mongodb from the DigitalOcean group
         INSTANCE: 2,
         DISK: 2,
         ATTACHED: 2,
     }
+
+
+NETWORK = "https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/gcp-network"
+SUBNET = "https://www.googleapis.com/compute/v1/projects/mock-project/regions/us-central1/subnetworks/gcp-subnet"
+
+
+def test_hosts_live_in_the_stacks_own_network_never_the_default_one(gcp_run: ProgramRun) -> None:
+    """GCP's default network admits SSH and RDP from anywhere through rules this program did not
+    write; a custom-mode network the program creates has no ingress rule but ours."""
+    (network,) = gcp_run.by_type("gcp:compute/network:Network")
+    assert network.inputs["autoCreateSubnetworks"] is False and network.inputs["mtu"] == 1460
+    (subnet,) = gcp_run.by_type("gcp:compute/subnetwork:Subnetwork")
+    assert subnet.inputs["ipCidrRange"] == "10.40.0.0/20" and subnet.inputs["region"] == "us-central1"
+    assert subnet.inputs["network"] == network.id
+    for fw in gcp_run.by_type(GCP_FW):
+        assert fw.inputs["network"] == NETWORK
+    assert "default" not in json.dumps([r.inputs for r in gcp_run.resources if r.type.startswith("gcp:")])
 
 
 def test_image_is_imported_from_the_release_tarball(gcp_run: ProgramRun) -> None:
@@ -94,7 +115,7 @@ def test_instances_image_metadata_tag_public_ip_and_zone_spread(gcp_run: Program
         assert x["bootDisk"]["initializeParams"]["image"] == f"https://www.googleapis.com/compute/v1/{image.id}"
         assert x["bootDisk"]["initializeParams"]["size"] == 20
         assert x["tags"] == ["rs-test-database"]
-        assert x["networkInterfaces"] == [{"network": "default", "accessConfigs": [{}]}]
+        assert x["networkInterfaces"] == [{"network": NETWORK, "subnetwork": SUBNET, "accessConfigs": [{}]}]
         assert x["metadata"]["block-project-ssh-keys"] == "true"
         doc = yaml.safe_load(x["metadata"]["user-data"])
         assert x["metadata"]["user-data"].startswith("#cloud-config\n")
