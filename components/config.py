@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .hostos import RELEASES, HostOsName, HostOsRelease, glibc_234_reason
 from .net.ports import never_public
 
 NAMESPACE = "rancher-stacks"
@@ -42,11 +43,6 @@ DO_SIZE_DISK_GB: dict[str, int] = {
     "m-2vcpu-16gb": 50,
 }
 RANCHEROS_MIN_DISK_GB = 50
-DEFAULT_GCE_IMAGE_URL = (
-    "https://storage.googleapis.com/releases.rancher.com/os/{version}/rancheros-gce.tar.gz"
-)
-DEFAULT_DO_IMAGE_URL = "https://releases.rancher.com/os/{version}/rancheros-digitalocean.img"
-
 
 class ConfigError(Exception):
     """A user mistake in the stack config: the message names the key and what was expected."""
@@ -65,12 +61,13 @@ class AwsCloud(_Model):
     region: str = "us-east-1"
     zones: list[str] = Field(default_factory=lambda: ["us-east-1a", "us-east-1b"], min_length=1)
     instance_type: str = "t3.medium"
-    # Pin the RancherOS AMI for the region; None looks it up by owner and name.
+    # The host OS image for the region. RancherOS: None looks it up by owner and name. BurmillaOS
+    # publishes no AMIs: the id of the one you built is required.
     ami_id: Optional[str] = Field(default=None, pattern=r"^ami-[0-9a-f]{8,17}$")
     root_volume_gb: int = Field(default=20, ge=8, le=1024)
-    # IMDSv2 only ("required", the policy pack's rule) or also IMDSv1 ("optional"): RancherOS
-    # 1.x reads its user data and SSH keys with IMDSv1 requests; see components/aws_host.py.
-    imds_http_tokens: Literal["required", "optional"] = "required"
+    # IMDSv2 only ("required") or also IMDSv1 ("optional"). Unset: what the host OS can boot with
+    # (both RancherOS-family OSes read user data and keys with IMDSv1 only; see hostos.py).
+    imds_http_tokens: Optional[Literal["required", "optional"]] = None
 
     @model_validator(mode="after")
     def _zones_in_region(self) -> AwsCloud:
@@ -91,8 +88,9 @@ class GcpCloud(_Model):
     # never in the project's ``default`` network, whose pre-populated rules admit SSH and RDP
     # from anywhere (default-allow-ssh, default-allow-rdp) where the policy pack cannot see them.
     subnet_cidr: str = "10.40.0.0/20"
-    # The RancherOS GCE tarball (a GCS https URL); {version} is filled from rancherosVersion.
-    image_url: str = DEFAULT_GCE_IMAGE_URL
+    # The host OS's GCE tarball (a GCS https URL; {version} is filled from hostOs.version).
+    # RancherOS: its public release bucket by default. BurmillaOS publishes none: required.
+    image_url: Optional[str] = None
     boot_disk_gb: int = Field(default=20, ge=10, le=2048)
 
     @model_validator(mode="after")
@@ -107,7 +105,7 @@ class GcpCloud(_Model):
             raise _KeyedError(
                 ("subnetCidr",), f"a private IPv4 range from /8 to /29 such as 10.40.0.0/20; got {self.subnet_cidr!r}"
             )
-        if not self.image_url.startswith("https://storage.googleapis.com/"):
+        if self.image_url is not None and not self.image_url.startswith("https://storage.googleapis.com/"):
             raise _KeyedError(("imageUrl",), "a GCS URL (https://storage.googleapis.com/bucket/object)")
         return self
 
@@ -119,9 +117,10 @@ class DigitalOceanCloud(_Model):
     # fingerprint of a key already in the account to use it; unset, the program looks up
     # sshPublicKey's own fingerprint and reuses the account's copy when another stack made it.
     ssh_key_fingerprint: Optional[str] = Field(default=None, pattern=r"^([0-9a-f]{2}:){15}[0-9a-f]{2}$")
-    # "rancheros" uses DigitalOcean's image slug; "custom" imports customImageUrl.
+    # "rancheros" uses DigitalOcean's image slug (RancherOS only); "custom" imports
+    # customImageUrl: RancherOS's release image by default; BurmillaOS publishes none (required).
     image: Literal["rancheros", "custom"] = "custom"
-    custom_image_url: str = DEFAULT_DO_IMAGE_URL
+    custom_image_url: Optional[str] = Field(default=None, pattern=r"^https://")
 
     @field_validator("size")
     @classmethod
@@ -250,6 +249,35 @@ def _check_cidr(cidr: str) -> str:
     return cidr
 
 
+class HostOs(_Model):
+    """The RancherOS-family OS every VM runs (see hostos.py for what each can do)."""
+
+    name: HostOsName = "burmillaos"
+    # The release; the OS's tested default when unset.
+    version: Optional[str] = Field(default=None, pattern=r"^v\d+\.\d+\.\d+$")
+    # BurmillaOS's rancher.docker.engine (e.g. docker-29.8.2); pinned to a tested one when unset.
+    docker_engine: Optional[str] = Field(default=None, pattern=r"^docker-\d+\.\d+\.\d+$")
+
+    @model_validator(mode="after")
+    def _engine_only_for_burmilla(self) -> HostOs:
+        if self.name == "rancheros" and self.docker_engine is not None:
+            raise _KeyedError(("dockerEngine",), "no engine for rancheros (it keeps its built-in Docker 19.03.15)")
+        return self
+
+    def release(self) -> HostOsRelease:
+        """The release with this config's overrides."""
+        base = RELEASES[self.name]
+        return HostOsRelease(
+            name=base.name,
+            title=base.title,
+            version=self.version or base.version,
+            docker_engine=self.docker_engine or base.docker_engine,
+            docker_version=(self.docker_engine or "").removeprefix("docker-") or base.docker_version,
+            runs_glibc_234=base.runs_glibc_234,
+            reads_imdsv2=base.reads_imdsv2,
+        )
+
+
 SshKey = Annotated[str, Field(pattern=r"^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?$")]
 
 
@@ -261,7 +289,7 @@ class StackConfig(_Model):
     # accepted as a known key (SecretStr never prints its value).
     ssh_private_key: Optional[SecretStr] = None
     admin_cidrs: list[str] = Field(default_factory=list)
-    rancheros_version: str = Field(default="v1.5.8", pattern=r"^v\d+\.\d+\.\d+$")
+    host_os: HostOs = HostOs()
     protect_stateful: bool = True
     clouds: Clouds = Clouds()
     workloads: Workloads = Workloads()
@@ -304,7 +332,59 @@ class StackConfig(_Model):
             raise _KeyedError(("sshPublicKey",), "an SSH public key (ssh-ed25519 ...) for the rancher user")
         if uses_vms and not self.admin_cidrs:
             raise _KeyedError(("adminCidrs",), "at least one admin CIDR that may reach SSH on the hosts")
+        self._check_host_os()
         return self
+
+    def _check_host_os(self) -> None:
+        """The OS can boot on each cloud it is used on, and run every image it is given."""
+        os = self.host_os.release()
+        used = {w.cloud for _, w in self.workload_items()}
+        need = (
+            f"{os.title} publishes no image for this cloud: build one from its release "
+            "(README, 'Host OS images') and set"
+        )
+        if os.name == "burmillaos":
+            if "aws" in used and self.clouds.aws is not None and self.clouds.aws.ami_id is None:
+                raise _KeyedError(("clouds", "aws", "amiId"), f"an AMI id; {need} its id")
+            if "gcp" in used and self.clouds.gcp is not None and self.clouds.gcp.image_url is None:
+                raise _KeyedError(("clouds", "gcp", "imageUrl"), f"a GCS URL of a GCE image tarball; {need} its URL")
+            do = self.clouds.digitalocean
+            if "digitalocean" in used and do is not None:
+                if do.image == "rancheros":
+                    raise _KeyedError(
+                        ("clouds", "digitalocean", "image"), "'custom': the 'rancheros' slug is RancherOS"
+                    )
+                if do.custom_image_url is None:
+                    raise _KeyedError(("clouds", "digitalocean", "customImageUrl"), f"an image URL; {need} its URL")
+        aws = self.clouds.aws
+        if "aws" in used and aws is not None and aws.imds_http_tokens == "required" and not os.reads_imdsv2:
+            raise _KeyedError(
+                ("clouds", "aws", "imdsHttpTokens"),
+                f"'optional' (or unset): {os.title} reads its user data and SSH keys with IMDSv1 only, so with "
+                "tokens required a host boots without its cloud-config",
+            )
+        if os.runs_glibc_234:
+            return
+        images = [("workloads", "storage", "image"), ("workloads", "game", "nodeImage"),
+                  ("workloads", "database", "image"), ("workloads", "loadBalancer", "image")]
+        for loc in images:
+            workload = getattr(self.workloads, _snake(loc[1]))
+            image = getattr(workload, _snake(loc[2]), None) if workload is not None else None
+            reason = glibc_234_reason(image) if isinstance(image, str) else None
+            if workload is not None and workload.cloud != "local" and reason:
+                raise _KeyedError(
+                    loc,
+                    f"an image {os.title} {os.version} can run: its Docker {os.docker_version} (runc 1.0.0-rc10) "
+                    f"answers clone3 with EPERM, so glibc >= 2.34 cannot start threads ({reason}); "
+                    "use hostOs burmillaos or an image built on an older glibc",
+                )
+        webapp = self.workloads.webapp
+        if webapp is not None and webapp.cloud != "local":
+            raise _KeyedError(
+                ("hostOs", "name"),
+                f"burmillaos for the web app: its image is built FROM python:3.12-slim (glibc 2.36), which "
+                f"{os.title} {os.version}'s runc cannot start threads in",
+            )
 
     def workload_items(self) -> list[tuple[str, _Workload]]:
         """The configured workloads as (field name, settings), in declaration order."""
@@ -313,6 +393,10 @@ class StackConfig(_Model):
             for name in Workloads.model_fields
             if (value := getattr(self.workloads, name)) is not None
         ]
+
+
+def _snake(camel: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in camel)
 
 
 class _KeyedError(ValueError):

@@ -5,7 +5,10 @@
   judged. GCP persistent disks and DigitalOcean volumes are always encrypted at rest by the
   provider (there is no switch to turn it off), so they need no rule here.
 * EC2 instances must require IMDSv2 (``metadataOptions.httpTokens: required``) unless the metadata
-  endpoint is disabled altogether.
+  endpoint is disabled altogether, or IMDSv1 can leak nothing: no instance profile (so no
+  credentials in the metadata), a PUT response hop limit of 1, and user data that holds no secret
+  (IMDSv1 GETs answer any process on the host, containers included). RancherOS-family OSes read
+  their user data with IMDSv1 only, so their instances must meet exactly that.
 * No Docker daemon may listen on TCP without TLS: RancherOS cloud-config user data whose
   ``rancher.docker`` section listens on ``tcp://...`` (through ``host`` or ``-H``/``--host`` in
   ``extra_args``) must also set ``tls: true``, and a Docker provider whose ``host`` is
@@ -28,7 +31,7 @@ from pulumi_policy import (
     ResourceValidationPolicy,
 )
 
-from .props import as_bool, as_str, is_unknown, items_of, lookup
+from .props import as_bool, as_int, as_str, is_unknown, items_of, lookup
 
 EBS_VOLUME: Final = "aws:ebs/volume:Volume"
 EC2_INSTANCE: Final = "aws:ec2/instance:Instance"
@@ -68,8 +71,21 @@ def instance_volume_violations(props: Any) -> list[str]:
     return messages
 
 
+SECRET_MARKERS: Final = ("PRIVATE KEY", "[secret]")
+"""Text that makes user data a secret: a private key, or the offline plan's secret stand-in."""
+
+
+def _user_data_secret(props: Any) -> bool | None:
+    """Whether the instance's user data holds a secret; None when it is not known yet."""
+    plain, encoded = lookup(props, "userData"), lookup(props, "userDataBase64")
+    if is_unknown(plain) or is_unknown(encoded):
+        return None
+    texts = [as_str(plain) or "", _decoded(encoded) or as_str(encoded) or ""]
+    return any(marker in text for text in texts for marker in SECRET_MARKERS)
+
+
 def imds_violations(props: Any) -> list[str]:
-    """An EC2 instance whose metadata service still accepts IMDSv1 requests."""
+    """An EC2 instance whose metadata service accepts IMDSv1 requests where they can leak something."""
     options = lookup(props, "metadataOptions")
     endpoint = lookup(options, "httpEndpoint")
     tokens = lookup(options, "httpTokens")
@@ -79,8 +95,25 @@ def imds_violations(props: Any) -> list[str]:
         return []
     if (as_str(tokens) or "").strip().lower() == "required":
         return []
+    profile, hops = lookup(props, "iamInstanceProfile"), lookup(options, "httpPutResponseHopLimit")
+    secret = _user_data_secret(props)
+    if is_unknown(profile) or is_unknown(hops) or secret is None:
+        return []
+    leaks = []
+    if as_str(profile):
+        leaks.append(f"an instance profile ({as_str(profile)}) puts credentials in the metadata")
+    if as_int(hops) != 1:
+        leaks.append(f"the hop limit is {as_int(hops) if as_int(hops) is not None else 'not set'}, not 1")
+    if secret:
+        leaks.append("the user data holds a secret")
+    if not leaks:
+        return []
     shown = f"'{as_str(tokens)}'" if as_str(tokens) else "not set (AWS default: optional)"
-    return [f"metadataOptions.httpTokens is {shown}; set it to 'required' to enforce IMDSv2."]
+    return [
+        f"metadataOptions.httpTokens is {shown} and {'; '.join(leaks)}: set it to 'required' to enforce "
+        "IMDSv2 (IMDSv1 is tolerated only without an instance profile, with hop limit 1 and no secret in "
+        "the user data)."
+    ]
 
 
 # --- Docker daemon over TCP ------------------------------------------------------------------

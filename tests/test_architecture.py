@@ -23,6 +23,7 @@ PACKAGE_DIRS = {"rancher_stacks": ROOT / "components", "rancher_stacks.policies"
 LAYERS = {
     "rancher_stacks": 0,
     "rancher_stacks.naming": 0,
+    "rancher_stacks.hostos": 0,
     "rancher_stacks.net": 0,
     "rancher_stacks.apps": 0,
     "rancher_stacks.config": 1,

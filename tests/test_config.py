@@ -22,9 +22,9 @@ def base(**workloads) -> dict:
         "sshPublicKey": KEY,
         "adminCidrs": ["203.0.113.0/24"],
         "clouds": {
-            "aws": {"region": "us-east-1", "zones": ["us-east-1a", "us-east-1b"]},
-            "gcp": {"project": "my-project-1"},
-            "digitalocean": {"region": "nyc3"},
+            "aws": {"region": "us-east-1", "zones": ["us-east-1a", "us-east-1b"], "amiId": "ami-0b0a5e5e1e5b0a5e5"},
+            "gcp": {"project": "my-project-1", "imageUrl": "https://storage.googleapis.com/b/burmillaos-gce.tar.gz"},
+            "digitalocean": {"region": "nyc3", "customImageUrl": "https://images.example.com/burmillaos.img"},
         },
         "workloads": workloads,
     }
@@ -85,6 +85,24 @@ def test_json_strings_are_decoded_like_the_cli_passes_them():
          "rancher-stacks:clouds.gcp.subnetCidr", "private IPv4 range"),
         ({**base(), "clouds": {"gcp": {"project": "my-project-1", "network": "default"}}},
          "rancher-stacks:clouds.gcp.network", "no such key"),
+        ({**base(database={"cloud": "gcp"}), "hostOs": {"name": "rancheros"}},
+         "rancher-stacks:workloads.database.image", "answers clone3 with EPERM"),
+        ({**base(storage={"cloud": "aws"}, game={"cloud": "aws"}), "hostOs": {"name": "rancheros"}},
+         "rancher-stacks:workloads.game.nodeImage", "glibc >= 2.34"),
+        ({**base(database={"cloud": "gcp", "image": "mongo:6.0"}, webapp={"cloud": "digitalocean"}),
+          "hostOs": {"name": "rancheros"}}, "rancher-stacks:hostOs.name", "python:3.12-slim"),
+        ({**base(), "hostOs": {"name": "rancheros", "dockerEngine": "docker-29.8.2"}},
+         "rancher-stacks:hostOs.dockerEngine", "no engine for rancheros"),
+        ({**base(), "hostOs": {"name": "burmillaos", "dockerEngine": "latest"}},
+         "rancher-stacks:hostOs.dockerEngine", "pattern"),
+        ({**base(storage={"cloud": "aws"}), "hostOs": {"name": "coreos"}}, "rancher-stacks:hostOs.name", "'burmillaos'"),
+        ({**base(storage={"cloud": "aws"}), "clouds": {"aws": {"imdsHttpTokens": "required", "amiId": "ami-0b0a5e5e1e5b0a5e5"}}},
+         "rancher-stacks:clouds.aws.imdsHttpTokens", "IMDSv1 only"),
+        ({**base(storage={"cloud": "aws"}), "clouds": {"aws": {}}}, "rancher-stacks:clouds.aws.amiId", "publishes no image"),
+        ({**base(database={"cloud": "gcp"}), "clouds": {"gcp": {"project": "my-project-1"}}},
+         "rancher-stacks:clouds.gcp.imageUrl", "publishes no image"),
+        ({**base(webapp={"cloud": "local"}, database={"cloud": "digitalocean"}), "clouds": {"digitalocean": {}, "local": {}}},
+         "rancher-stacks:clouds.digitalocean.customImageUrl", "publishes no image"),
         ({**base(), "clouds": {"digitalocean": {"sshKeyFingerprint": "ab:cd"}}},
          "rancher-stacks:clouds.digitalocean.sshKeyFingerprint", "pattern"),
         ({**base(), "clouds": {"digitalocean": {"size": "s-1vcpu-1gb"}}},
@@ -113,3 +131,20 @@ def test_private_key_never_prints():
     cfg = parse_stack_config({"sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY----- secret"})
     assert "secret" not in repr(cfg) and "BEGIN" not in str(cfg)
 
+
+
+def test_rancheros_runs_older_images_and_anything_locally():
+    ok = parse_stack_config({**base(storage={"cloud": "aws"}, database={"cloud": "gcp", "image": "mongo:6.0"}),
+                             "hostOs": {"name": "rancheros"}})
+    release = ok.host_os.release()
+    assert (release.version, release.docker_engine, release.runs_glibc_234) == ("v1.5.8", None, False)
+    local = parse_stack_config({"hostOs": {"name": "rancheros"}, "clouds": {"local": {}},
+                                "workloads": {"database": {"cloud": "local"}, "webapp": {"cloud": "local"}}})
+    assert local.host_os.name == "rancheros"
+
+
+def test_burmillaos_is_the_default_with_a_pinned_engine():
+    release = parse_stack_config(base()).host_os.release()
+    assert (release.name, release.version, release.docker_engine) == ("burmillaos", "v2.0.5", "docker-29.8.2")
+    newer = parse_stack_config({**base(), "hostOs": {"dockerEngine": "docker-28.5.1"}}).host_os.release()
+    assert (newer.docker_engine, newer.docker_version) == ("docker-28.5.1", "28.5.1")

@@ -18,6 +18,7 @@ from typing import Optional, Protocol, Sequence
 
 import pulumi
 
+from ..hostos import HostOsRelease
 from ..net.ports import PortRange
 from .disk import DEFAULT_MOUNT_POINT, DataDisk
 
@@ -50,7 +51,7 @@ class HostAccess:
     ssh_public_key: Optional[str]
     admin_cidrs: tuple[str, ...]
     protect_stateful: bool
-    rancheros_version: str
+    os: HostOsRelease
     stack: str
 
 

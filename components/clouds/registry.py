@@ -35,7 +35,7 @@ def host_access(cfg: StackConfig, ssh: Optional[SshSettings]) -> HostAccess:
         ssh_public_key=cfg.ssh_public_key,
         admin_cidrs=tuple(cfg.admin_cidrs),
         protect_stateful=cfg.protect_stateful,
-        rancheros_version=cfg.rancheros_version,
+        os=cfg.host_os.release(),
         stack=pulumi.get_stack(),
     )
 

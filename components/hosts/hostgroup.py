@@ -212,6 +212,7 @@ class HostGroup(pulumi.ComponentResource):
         base = args.base
         host_name = f"{name}-{i}"
         mtu = base.docker_mtu
+        engine = base.access.os.docker_engine
         sysctl = dict(args.sysctl)
 
         volume: Optional[DataVolume] = None
@@ -240,6 +241,7 @@ class HostGroup(pulumi.ComponentResource):
                 hostname=host_name,
                 ssh_authorized_keys=[ssh_key],
                 docker_mtu=mtu,
+                docker_engine=engine,
                 sysctl=sysctl,
                 data_disk=disk,
             )

@@ -47,6 +47,7 @@ DEVICE_WAIT_SECONDS = 600
 UDEV_SETTLE_SECONDS = 30
 
 _HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_ENGINE = re.compile(r"^docker-\d+\.\d+\.\d+$")
 _SYSCTL_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_-]+)+$")
 
 # --------------------------------------------------------------------------- accepted schema
@@ -241,8 +242,13 @@ def render_cloud_config(
     docker_mtu: Optional[int] = None,
     sysctl: Optional[Mapping[str, str]] = None,
     data_disk: Optional[DataDisk] = None,
+    docker_engine: Optional[str] = None,
 ) -> str:
-    """The ``#cloud-config`` user data of one RancherOS host."""
+    """The ``#cloud-config`` user data of one RancherOS-family host.
+
+    ``docker_engine`` pins BurmillaOS's user Docker (``rancher.docker.engine``, e.g.
+    ``docker-29.8.2``); None keeps the OS's built-in engine.
+    """
     if not _HOSTNAME.match(hostname):
         raise ValueError(f"hostname {hostname!r} is not a lowercase DNS label")
     keys = [k.strip() for k in ssh_authorized_keys if k and k.strip()]
@@ -258,6 +264,10 @@ def render_cloud_config(
         "log_driver": "json-file",
         "log_opts": {"max-size": "25m", "max-file": "3"},
     }
+    if docker_engine is not None:
+        if not _ENGINE.match(docker_engine):
+            raise ValueError(f"docker engine {docker_engine!r} is not a name like docker-29.8.2")
+        docker["engine"] = docker_engine
     if docker_mtu is not None:
         docker["extra_args"] = ["--mtu", str(int(docker_mtu))]
     rancher: dict[str, Any] = {"docker": docker}

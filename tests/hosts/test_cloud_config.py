@@ -218,3 +218,12 @@ def test_data_disk_rejects_unsafe_values(kwargs: dict[str, Any], message: str) -
     args: dict[str, Any] = {"device_paths": ("/dev/sdb",), **kwargs}
     with pytest.raises(ValueError, match=message):
         DataDisk(**args)
+
+
+def test_the_docker_engine_is_pinned_when_given_and_never_latest() -> None:
+    doc = parsed(render("aws", docker_engine="docker-29.8.2"))
+    assert doc["rancher"]["docker"]["engine"] == "docker-29.8.2"
+    assert "engine" in ACCEPTED_DOCKER_KEYS
+    assert "engine" not in parsed(render("aws"))["rancher"]["docker"]
+    with pytest.raises(ValueError, match="docker-29.8.2"):
+        render("aws", docker_engine="latest")

@@ -64,9 +64,7 @@ def stack_run() -> ProgramRun:
 
 
 def test_bases_only_for_clouds_in_use() -> None:
-    raw = copy.deepcopy(BASE_RAW)
-    raw["workloads"] = {"storage": {"cloud": "gcp", "servers": 2}}
-    cfg = parse_stack_config(raw)
+    cfg = stack_config(workloads={"storage": {"cloud": "gcp", "servers": 2}})
     assert clouds_in_use(cfg) == ["gcp"]
 
     def program() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -401,6 +402,29 @@ def test_ec2_imdsv2() -> None:
     assert policy_names(run([ec2(metadataOptions={})])) == {"ec2-imdsv2-required"}
     assert policy_names(run([ec2(metadataOptions={"httpEndpoint": "disabled"})])) == set()
     assert policy_names(run([ec2(metadataOptions={"httpTokens": UNKNOWN})])) == set()
+
+
+IMDSV1_SAFE = {"httpTokens": "optional", "httpPutResponseHopLimit": 1}
+CLOUD_CONFIG = "#cloud-config\nhostname: h\nssh_authorized_keys: [ssh-ed25519 AAAA x]\n"
+
+
+def test_imdsv1_is_tolerated_only_where_it_can_leak_nothing() -> None:
+    """RancherOS-family OSes read user data with IMDSv1 only: allowed without an instance profile,
+    with hop limit 1 and no secret in the user data; each missing condition is named."""
+    assert policy_names(run([ec2(metadataOptions=IMDSV1_SAFE, userData=CLOUD_CONFIG)])) == set()
+    profile = run([ec2(metadataOptions=IMDSV1_SAFE, userData=CLOUD_CONFIG, iamInstanceProfile="ops")])
+    assert "instance profile (ops)" in profile[0]["message"]
+    hops = run([ec2(metadataOptions={**IMDSV1_SAFE, "httpPutResponseHopLimit": 2}, userData=CLOUD_CONFIG)])
+    assert "hop limit is 2, not 1" in hops[0]["message"]
+    unset = run([ec2(metadataOptions={"httpTokens": "optional"}, userData=CLOUD_CONFIG)])
+    assert "hop limit is not set" in unset[0]["message"]
+    key = CLOUD_CONFIG + "rancher:\n  ssh:\n    keys:\n      ed25519: '-----BEGIN OPENSSH PRIVATE KEY-----'\n"
+    assert "user data holds a secret" in run([ec2(metadataOptions=IMDSV1_SAFE, userData=key)])[0]["message"]
+    encoded = base64.b64encode(key.encode()).decode()
+    assert policy_names(run([ec2(metadataOptions=IMDSV1_SAFE, userDataBase64=encoded)])) == {"ec2-imdsv2-required"}
+    assert policy_names(run([ec2(metadataOptions=IMDSV1_SAFE, userData="[secret]")])) == {"ec2-imdsv2-required"}
+    # Not known yet (a preview): not judged, like every other unknown.
+    assert policy_names(run([ec2(metadataOptions=IMDSV1_SAFE, userData=UNKNOWN)])) == set()
 
 
 @pytest.mark.parametrize(

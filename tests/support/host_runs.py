@@ -47,10 +47,23 @@ BASE_RAW: dict[str, Any] = {
 # --------------------------------------------------------------------------- shared helpers
 
 
+# BurmillaOS (the default host OS) publishes no cloud images: the images a user built.
+IMAGES: dict[str, dict[str, str]] = {
+    "aws": {"amiId": "ami-0b0a5e5e1e5b0a5e5"},
+    "gcp": {"imageUrl": "https://storage.googleapis.com/test-images/burmillaos-v2.0.5-gce.tar.gz"},
+    "digitalocean": {"customImageUrl": "https://images.example.com/burmillaos-v2.0.5-digitalocean.img"},
+}
+
+
 def stack_config(**overrides: Any) -> StackConfig:
-    """``BASE_RAW`` with top-level keys replaced, parsed."""
+    """``BASE_RAW`` with top-level keys replaced, parsed; BurmillaOS clouds get ``IMAGES`` unless
+    they name their own (RancherOS stacks use its published images)."""
     raw = copy.deepcopy(BASE_RAW)
     raw.update(overrides)
+    if raw.get("hostOs", {}).get("name", "burmillaos") == "burmillaos":
+        for cloud, settings in raw.get("clouds", {}).items():
+            if cloud in IMAGES and settings.get("image") != "rancheros":
+                raw["clouds"][cloud] = {**IMAGES[cloud], **settings}
     return parse_stack_config(raw)
 
 

@@ -12,6 +12,7 @@ import pytest
 from rancher_stacks import policies
 from rancher_stacks.policies.ports import exposes_to_world
 from tools.mock_outputs import digest
+from tools.mockengine import SECRET
 from tools.plan import main, plan_stack
 from tools.planfile import dumps, policy_resources
 
@@ -67,10 +68,14 @@ def test_no_admin_or_data_port_is_reachable_from_the_world(plans, stack):
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_imdsv2_and_encryption_everywhere(plans, stack):
+def test_imds_and_encryption_everywhere(plans, stack):
+    """BurmillaOS reads user data with IMDSv1 only: then no profile, hop limit 1, no secret in it."""
     plan = plans[stack]
     for inst in of_type(plan, "aws:ec2/instance:Instance"):
-        assert inst["inputs"]["metadataOptions"]["httpTokens"] == "required", inst["name"]
+        options = inst["inputs"]["metadataOptions"]
+        assert options["httpTokens"] == "optional" and options["httpPutResponseHopLimit"] == 1, inst["name"]
+        assert "iamInstanceProfile" not in inst["inputs"], inst["name"]
+        assert "PRIVATE KEY" not in inst["inputs"]["userData"] and SECRET not in inst["inputs"]["userData"]
         assert inst["inputs"]["rootBlockDevice"]["encrypted"] is True, inst["name"]
     for vol in of_type(plan, "aws:ebs/volume:Volume"):
         assert vol["inputs"]["encrypted"] is True and vol["inputs"]["type"] == "gp3", vol["name"]

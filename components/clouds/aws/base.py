@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ...config import AwsCloud
+from ...hostos import RANCHEROS_AMI_OWNER
 from ...naming import sanitized_name, type_token
 from ..base import (
     CreatedVolume,
@@ -30,8 +31,6 @@ from ..base import (
 from ..disk import DEFAULT_MOUNT_POINT, DataDisk
 from . import firewall, volume
 from .host import AwsRancherOSHost, AwsRancherOSHostArgs
-
-RANCHEROS_AMI_OWNER = "605812595337"
 
 
 @dataclass
@@ -63,7 +62,8 @@ class AwsBase(pulumi.ComponentResource):
                 "zones": list(s.zones),
                 "instanceType": s.instance_type,
                 "amiPinned": s.ami_id is not None,
-                "rancherosVersion": args.access.rancheros_version,
+                "hostOs": args.access.os.name,
+                "hostOsVersion": args.access.os.version,
             },
             opts,
         )
@@ -92,18 +92,23 @@ class AwsBase(pulumi.ComponentResource):
         )
         if s.ami_id is not None:
             self.ami_id = pulumi.Output.from_input(s.ami_id)
-        else:
+        elif args.access.os.name == "rancheros":
+            # RancherOS's own AMIs are years old, hence deprecated and hidden from DescribeImages
+            # unless deprecated images are included.
             self.ami_id = aws.ec2.get_ami_output(
                 owners=[RANCHEROS_AMI_OWNER],
                 most_recent=True,
+                include_deprecated=True,
                 filters=[
                     aws.ec2.GetAmiFilterArgs(
-                        name="name", values=[f"rancheros-{args.access.rancheros_version}-hvm-*"]
+                        name="name", values=[f"rancheros-{args.access.os.version}-hvm-*"]
                     ),
                     aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
                 ],
                 opts=invoke,
             ).id
+        else:
+            raise ValueError(f"rancher-stacks:clouds.aws.amiId: expected the id of a {args.access.os.title} AMI")
         vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
         self.vpc_id = vpc.id
         self.subnet_ids: dict[str, pulumi.Output[str]] = {
@@ -141,7 +146,8 @@ class AwsBase(pulumi.ComponentResource):
                 user_data=spec.user_data,
                 root_volume_gb=self.settings.root_volume_gb,
                 tags={"rancher-stacks:stack": self.access.stack},
-                imds_http_tokens=self.settings.imds_http_tokens,
+                imds_http_tokens=self.settings.imds_http_tokens
+                or ("required" if self.access.os.reads_imdsv2 else "optional"),
             ),
             opts,
         )

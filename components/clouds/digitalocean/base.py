@@ -24,6 +24,7 @@ import pulumi
 import pulumi_digitalocean as digitalocean
 
 from ...config import DigitalOceanCloud
+from ...hostos import RANCHEROS_DO_IMAGE_URL
 from ...naming import sanitized_name, type_token
 from ..base import (
     CreatedVolume,
@@ -86,8 +87,9 @@ class DigitalOceanBase(pulumi.ComponentResource):
         self, name: str, args: DigitalOceanBaseArgs, opts: Optional[pulumi.ResourceOptions] = None
     ) -> None:
         s = args.settings
-        version = args.access.rancheros_version
-        image_url = s.custom_image_url.replace("{version}", version)
+        host_os = args.access.os
+        version = host_os.version
+        image_url = (s.custom_image_url or RANCHEROS_DO_IMAGE_URL).replace("{version}", version)
         super().__init__(
             type_token("DigitalOceanBase"),
             name,
@@ -98,7 +100,8 @@ class DigitalOceanBase(pulumi.ComponentResource):
                 "size": s.size,
                 "image": s.image,
                 "imageUrl": image_url if s.image == "custom" else None,
-                "rancherosVersion": version,
+                "hostOs": host_os.name,
+                "hostOsVersion": version,
             },
             opts,
         )
@@ -130,12 +133,12 @@ class DigitalOceanBase(pulumi.ComponentResource):
         self.custom_image: Optional[digitalocean.CustomImage] = None
         if s.image == "custom":
             self.custom_image = digitalocean.CustomImage(
-                f"{name}-rancheros",
-                name=sanitized_name("rancheros", version.replace(".", "-"), args.access.stack),
+                f"{name}-{host_os.name}",
+                name=sanitized_name(host_os.name, version.replace(".", "-"), args.access.stack),
                 url=image_url,
                 regions=[s.region],
                 distribution="RancherOS",
-                description=f"RancherOS {version} from {image_url}",
+                description=f"{host_os.title} {version} from {image_url}",
                 opts=child,
             )
             self.image = self.custom_image.id

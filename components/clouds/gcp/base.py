@@ -23,6 +23,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from ...config import GcpCloud
+from ...hostos import RANCHEROS_GCE_IMAGE_URL
 from ...naming import sanitized_name, type_token
 from ..base import (
     CreatedVolume,
@@ -59,7 +60,8 @@ class GcpBase(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GcpBaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         s = args.settings
-        image_url = s.image_url.replace("{version}", args.access.rancheros_version)
+        host_os = args.access.os
+        image_url = (s.image_url or RANCHEROS_GCE_IMAGE_URL).replace("{version}", host_os.version)
         super().__init__(
             type_token("GcpBase"),
             name,
@@ -72,7 +74,8 @@ class GcpBase(pulumi.ComponentResource):
                 "subnetCidr": s.subnet_cidr,
                 "imageUrl": image_url,
                 "dockerMtu": GCE_MTU,
-                "rancherosVersion": args.access.rancheros_version,
+                "hostOs": host_os.name,
+                "hostOsVersion": host_os.version,
             },
             opts,
         )
@@ -109,11 +112,11 @@ class GcpBase(pulumi.ComponentResource):
         )
         self.network: pulumi.Output[str] = self.vpc.self_link
         self.image = gcp.compute.Image(
-            f"{name}-rancheros",
+            f"{name}-{host_os.name}",
             raw_disk=gcp.compute.ImageRawDiskArgs(source=image_url),
-            family="rancheros",
+            family=host_os.name,
             description=(
-                f"RancherOS {args.access.rancheros_version} imported from {image_url}; "
+                f"{host_os.title} {host_os.version} imported from {image_url}; "
                 f"hosts set Docker's MTU to {GCE_MTU}"
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),

@@ -21,6 +21,7 @@ from host_runs import (
 )
 
 from rancher_stacks.clouds.registry import make_cloud_bases
+from rancher_stacks.config import ConfigError, parse_stack_config
 from rancher_stacks.hosts.dockerhost import SshSettings
 from rancher_stacks.hosts.hostgroup import HostGroup, HostGroupArgs
 from rancher_stacks.net.rules import FromSelf, Rule
@@ -35,11 +36,13 @@ AWS_ONLY = {"storage": {"cloud": "aws", "servers": 2}}
 
 
 def _program(
-    invokes: list[tuple[str, dict]], *, protect: bool = True, **clouds: Any
+    invokes: list[tuple[str, dict]], *, protect: bool = True, host_os: str = "rancheros", **clouds: Any
 ) -> ProgramRun:
+    """Two storage hosts; RancherOS by default, whose public AMIs are looked up."""
     cfg = stack_config(
         workloads=AWS_ONLY,
         protectStateful=protect,
+        hostOs={"name": host_os},
         clouds={"aws": {"region": "us-east-1", "zones": ["us-east-1a", "us-east-1b"], **clouds}},
     )
 
@@ -97,7 +100,9 @@ def test_instances_imdsv2_encrypted_gp3_root_key_pair_sg_and_zones(aws_run: Prog
         i = inst.inputs
         assert i["ami"] == MOCK_AMI
         assert i["instanceType"] == "t3.medium"
-        assert i["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+        # RancherOS reads user data with IMDSv1 only: tokens optional, hop limit 1, no profile.
+        assert i["metadataOptions"] == {"httpEndpoint": "enabled", "httpTokens": "optional", "httpPutResponseHopLimit": 1}
+        assert "iamInstanceProfile" not in i
         root = i["rootBlockDevice"]
         assert root["encrypted"] is True and root["volumeType"] == "gp3" and root["volumeSize"] == 20
         assert i["keyName"] == key.id
@@ -118,6 +123,8 @@ def test_ami_lookup_uses_rancher_account_and_version_and_a_pinned_ami_wins(aws_r
     ]
     (ami,) = [args for token, args in AWS_INVOKES if token == "aws:ec2/getAmi:getAmi"]
     assert ami["owners"] == ["605812595337"] and ami["mostRecent"] is True
+    # Years-old AMIs are deprecated: hidden from DescribeImages unless included.
+    assert ami["includeDeprecated"] is True
     assert ami["filters"] == [
         {"name": "name", "values": ["rancheros-v1.5.8-hvm-*"]},
         {"name": "virtualization-type", "values": ["hvm"]},
@@ -206,14 +213,23 @@ def test_every_child_hangs_under_a_component(aws_run: ProgramRun) -> None:
             assert group in chain or chain[0].type == "rancher-stacks:index:AwsBase", r.name
 
 
-def test_imds_tokens_follow_the_stack_config_and_the_policy_reports_optional():
+def test_imdsv1_hosts_pass_the_pack_and_required_tokens_are_refused_for_an_imdsv1_os():
+    """Neither RancherOS-family OS reads user data with IMDSv2 tokens: "required" would boot a
+    host without its cloud-config, so it is a config error; the default "optional" passes the
+    pack because the instances have no profile, hop limit 1 and no secret in their user data."""
     from rancher_stacks import policies
     from tools.planfile import build_plan, policy_resources
 
-    invokes: list[tuple[str, dict]] = []
-    run = _program(invokes, imdsHttpTokens="optional")
-    instances = run.by_type("aws:ec2/instance:Instance")
+    burmilla = _program([], host_os="burmillaos", amiId="ami-0b0a5e5e1e5b0a5e5")
+    instances = burmilla.by_type(INSTANCE)
     assert instances and all(i.inputs["metadataOptions"]["httpTokens"] == "optional" for i in instances)
-    violations = policies.evaluate(policy_resources(build_plan(run)))
-    flagged = {v["resource"] for v in violations if v["policy"] == "ec2-imdsv2-required"}
-    assert flagged == {i.name for i in instances}
+    assert [v for v in policies.evaluate(policy_resources(build_plan(burmilla))) if v["policy"] == "ec2-imdsv2-required"] == []
+    with pytest.raises(ConfigError, match=r"rancher-stacks:clouds\.aws\.imdsHttpTokens: expected 'optional'"):
+        _program([], host_os="burmillaos", amiId="ami-0b0a5e5e1e5b0a5e5", imdsHttpTokens="required")
+
+
+def test_burmillaos_needs_the_ami_you_built():
+    with pytest.raises(ConfigError, match=r"rancher-stacks:clouds\.aws\.amiId: expected an AMI id; BurmillaOS publishes no"):
+        parse_stack_config(
+            {"sshPublicKey": SSH_KEY, "adminCidrs": ["198.51.100.0/24"], "clouds": {"aws": {}}, "workloads": AWS_ONLY}
+        )

@@ -13,6 +13,7 @@ from host_runs import (
     ADMIN_V4,
     ADMIN_V6,
     DO_FW,
+    IMAGES,
     SSH_KEY,
     assert_parents_reach_components,
     one,
@@ -24,6 +25,7 @@ from host_runs import (
 
 from rancher_stacks.clouds.digitalocean.base import DigitalOceanBase, md5_fingerprint
 from rancher_stacks.clouds.registry import make_cloud_bases
+from rancher_stacks.config import ConfigError
 from rancher_stacks.hosts.dockerhost import SshSettings
 from rancher_stacks.hosts.hostgroup import HostGroup, HostGroupArgs
 from rancher_stacks.net.rules import WORLD, FromSelf, Rule
@@ -36,8 +38,14 @@ ATTACHMENT = "digitalocean:index/volumeAttachment:VolumeAttachment"
 DO_ONLY = {"storage": {"cloud": "digitalocean", "servers": 2}}
 
 
-def _program(image: str = "custom", size: str | None = None, **do_settings: Any) -> ProgramRun:
-    cfg = stack_config(workloads=DO_ONLY, clouds={"digitalocean": {"region": "nyc3", "image": image, **do_settings}})
+def _program(
+    image: str = "custom", size: str | None = None, host_os: str = "burmillaos", **do_settings: Any
+) -> ProgramRun:
+    cfg = stack_config(
+        workloads=DO_ONLY,
+        hostOs={"name": host_os},
+        clouds={"digitalocean": {"region": "nyc3", "image": image, **do_settings}},
+    )
 
     def program() -> None:
         bases = make_cloud_bases(cfg, SshSettings())
@@ -79,8 +87,10 @@ def test_resource_counts_of_a_two_host_group(do_run: ProgramRun) -> None:
 
 def test_custom_image_and_droplets(do_run: ProgramRun) -> None:
     (image,) = do_run.by_type("digitalocean:index/customImage:CustomImage")
-    assert image.inputs["url"] == "https://releases.rancher.com/os/v1.5.8/rancheros-digitalocean.img"
+    # BurmillaOS publishes no DigitalOcean image: the one the stack names is imported.
+    assert image.inputs["url"] == IMAGES["digitalocean"]["customImageUrl"]
     assert image.inputs["regions"] == ["nyc3"] and image.inputs["distribution"] == "RancherOS"
+    assert image.inputs["name"] == "burmillaos-v2-0-5-test"
     (key,) = do_run.by_type("digitalocean:index/sshKey:SshKey")
     assert key.inputs["publicKey"] == SSH_KEY
     droplets = sorted(do_run.by_type(DROPLET), key=lambda r: r.name)
@@ -98,6 +108,7 @@ def test_custom_image_and_droplets(do_run: ProgramRun) -> None:
             [f"/dev/disk/by-id/scsi-0DO_Volume_{volume.inputs['name']}", "/mnt/data", "ext4", "noatime"]
         ]
         assert "extra_args" not in doc["rancher"]["docker"]
+        assert doc["rancher"]["docker"]["engine"] == "docker-29.8.2"  # pinned, never "latest"
         assert droplet.provider_urn == provider_urn(do_run, "digitalocean")
 
 
@@ -126,10 +137,16 @@ def test_firewall_on_the_tag_self_rules_and_only_http_public(do_run: ProgramRun)
     assert_parents_reach_components(do_run)
 
 
-def test_slug_image_needs_no_custom_image() -> None:
-    slug = _program(image="rancheros")
+def test_rancheros_uses_its_release_image_or_the_slug() -> None:
+    rancher = _program(host_os="rancheros")
+    (image,) = rancher.by_type("digitalocean:index/customImage:CustomImage")
+    assert image.inputs["url"] == "https://releases.rancher.com/os/v1.5.8/rancheros-digitalocean.img"
+    assert "engine" not in yaml.safe_load(rancher.by_type(DROPLET)[0].inputs["userData"])["rancher"]["docker"]
+    slug = _program(image="rancheros", host_os="rancheros")
     assert slug.by_type("digitalocean:index/customImage:CustomImage") == []
     assert {d.inputs["image"] for d in slug.by_type(DROPLET)} == {"rancheros"}
+    with pytest.raises(ConfigError, match=r"clouds\.digitalocean\.image: expected 'custom'"):
+        _program(image="rancheros")
 
 
 def test_droplet_sizes_too_small_for_rancheros_are_refused_before_any_resource() -> None:

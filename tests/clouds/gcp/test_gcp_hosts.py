@@ -10,6 +10,7 @@ from host_runs import (
     ADMIN_V4,
     ADMIN_V6,
     GCP_FW,
+    IMAGES,
     SSH_KEY,
     assert_parents_reach_components,
     one,
@@ -95,12 +96,10 @@ def test_hosts_live_in_the_stacks_own_network_never_the_default_one(gcp_run: Pro
     assert "default" not in json.dumps([r.inputs for r in gcp_run.resources if r.type.startswith("gcp:")])
 
 
-def test_image_is_imported_from_the_release_tarball(gcp_run: ProgramRun) -> None:
+def test_image_is_imported_from_the_tarball_the_stack_names(gcp_run: ProgramRun) -> None:
     (image,) = gcp_run.by_type("gcp:compute/image:Image")
-    assert image.inputs["rawDisk"] == {
-        "source": "https://storage.googleapis.com/releases.rancher.com/os/v1.5.8/rancheros-gce.tar.gz"
-    }
-    assert image.inputs["family"] == "rancheros"
+    assert image.inputs["rawDisk"] == {"source": IMAGES["gcp"]["imageUrl"]}
+    assert image.inputs["family"] == "burmillaos"
     (provider,) = gcp_run.by_type("pulumi:providers:gcp")
     assert provider.inputs["project"] == "rancher-stacks-test" and provider.inputs["region"] == "us-central1"
 
@@ -163,3 +162,16 @@ def test_ssh_only_from_admin_cidrs_and_nothing_admin_open_to_the_world(gcp_run: 
     assert sorted(tuple(r.inputs["sourceRanges"]) for r in ssh) == [(ADMIN_V4,), (ADMIN_V6,)]
     assert world_exposures(gcp_run) == []
     assert_parents_reach_components(gcp_run)
+
+
+def test_rancheros_is_imported_from_its_public_release_bucket() -> None:
+    cfg = stack_config(hostOs={"name": "rancheros"}, workloads={"database": {"cloud": "gcp", "image": "mongo:6.0"}})
+
+    def program() -> None:
+        make_cloud_bases(cfg, SshSettings())
+
+    (image,) = run(program).by_type("gcp:compute/image:Image")
+    assert image.inputs["rawDisk"] == {
+        "source": "https://storage.googleapis.com/releases.rancher.com/os/v1.5.8/rancheros-gce.tar.gz"
+    }
+    assert image.inputs["family"] == "rancheros"
