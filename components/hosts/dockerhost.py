@@ -11,7 +11,6 @@ run on the local machine instead of over SSH.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -21,6 +20,7 @@ import pulumi_docker as docker
 
 from ..clouds.base import FailureDomain, SshSettings
 from ..naming import type_token
+from .render_data_dirs import render_data_dirs, wait_for_mount
 
 __all__ = ["LOCAL_DOCKER_HOST", "SSH_OPTS", "DockerHost", "DockerHostArgs", "FailureDomain", "SshSettings"]
 
@@ -37,14 +37,13 @@ WAIT_FOR_DOCKER = (
 )
 
 
-def wait_for_mount(path: str) -> str:
-    """sh that waits (bounded) until ``path`` is a mount point."""
-    pattern = shlex.quote(f" {path} ")
-    return (
-        f"i=0; until grep -qs {pattern} /proc/mounts; do "
-        "i=$((i+1)); if [ \"$i\" -ge 120 ]; then "
-        f"echo {shlex.quote(path + ' is not mounted')} >&2; exit 1; fi; sleep 5; done"
-    )
+@dataclass
+class DataBinds:
+    """What ``DockerHost.data_binds`` gives a container: its binds and what they wait for."""
+
+    volumes: list[docker.ContainerVolumeArgs]
+    mounts: list[docker.ContainerMountArgs]
+    ready: list[pulumi.Resource]
 
 
 @dataclass
@@ -89,6 +88,7 @@ class DockerHost(pulumi.ComponentResource):
         self.host_name = name
         self.domain = args.domain
         self.data_dir = args.data_dir
+        self.require_data_mount = args.ssh is not None and args.require_data_mount
         self.public_address = pulumi.Output.from_input(args.public_address)
         self.private_address = pulumi.Output.from_input(args.private_address)
         self.ssh = args.ssh
@@ -137,6 +137,33 @@ class DockerHost(pulumi.ComponentResource):
         return pulumi.ResourceOptions(
             parent=parent, provider=self.provider, depends_on=[self.ready, *depends_on]
         )
+
+    def data_binds(
+        self,
+        name: str,
+        parent: pulumi.Resource,
+        binds: Sequence[tuple[str, str]],
+        depends_on: Sequence[pulumi.Resource] = (),
+    ) -> DataBinds:
+        """Bind ``(host path, container path)`` pairs of stateful data into a container.
+
+        On a host whose data lives on a mounted volume the directories are created once, after
+        the mount is confirmed, and bound with the mounts API (``type=bind``), which Docker never
+        creates on the root disk: if the volume is not mounted at a reboot, the container stays
+        down instead of writing state to the root disk. Elsewhere (the local daemon, hosts
+        without a volume) they are plain ``-v`` binds that Docker creates.
+        """
+        if not self.require_data_mount:
+            volumes = [docker.ContainerVolumeArgs(host_path=h, container_path=c) for h, c in binds]
+            return DataBinds(volumes=volumes, mounts=[], ready=list(depends_on))
+        created = self.run(
+            name,
+            render_data_dirs(self.data_dir, [h for h, _ in binds]),
+            parent,
+            depends_on=depends_on,
+        )
+        mounts = [docker.ContainerMountArgs(type="bind", source=h, target=c) for h, c in binds]
+        return DataBinds(volumes=[], mounts=mounts, ready=[created])
 
     def run(
         self,

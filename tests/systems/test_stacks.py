@@ -106,6 +106,27 @@ def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
     assert str(ROOT) not in dumps(plans[stack])
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stateful_containers_cannot_start_without_their_data_volume(plans, stack):
+    """Gluster and Mongo state is bound with the mounts API (never created by Docker on the root
+    disk) from directories a command makes only once the volume is mounted."""
+    plan = plans[stack]
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    stateful = [c for c in of_type(plan, "docker:index/container:Container")
+                if c["name"].startswith(("storage-storage-", "database-database-"))]
+    assert len(stateful) == {"dev": 2 + 3, "prod": 3 + 5}[stack]
+    for container in stateful:
+        inputs = container["inputs"]
+        assert not [v for v in inputs.get("volumes", []) if v["hostPath"].startswith("/mnt/data")], container["name"]
+        binds = inputs["mounts"]
+        assert binds and all(m["type"] == "bind" and m["source"].startswith("/mnt/data/") for m in binds)
+        makers = [by_urn[d] for d in container["dependencies"] if by_urn[d]["name"].endswith("-dirs")]
+        assert len(makers) == 1 and makers[0]["type"] == "command:remote:Command"
+        script = makers[0]["inputs"]["create"]
+        assert script.index("is not mounted") < script.index("mkdir -p")
+        assert all(m["source"] in script for m in binds)
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
 def test_no_remote_command_sends_ssh_environment_variables(plans, stack):
     """RancherOS-family sshd accepts no client variables and pulumi-command fails on a refused

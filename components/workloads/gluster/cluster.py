@@ -175,13 +175,24 @@ class GlusterCluster(pulumi.ComponentResource):
         state: str,
         image: docker.RemoteImage,
     ) -> docker.Container:
-        """The privileged server container of ``host``: glusterd under systemd, as the image expects."""
+        """The privileged server container of ``host``: glusterd under systemd, as the image expects.
+
+        Its state directories are bound so that it cannot start when the data volume is not
+        mounted (``DockerHost.data_binds``).
+        """
+        data = host.data_binds(
+            f"{name}-{host.host_name}-dirs",
+            self,
+            [
+                (f"{state}/etc", "/etc/glusterfs"),
+                (f"{state}/glusterd", "/var/lib/glusterd"),
+                (f"{state}/log", "/var/log/glusterfs"),
+                # The brick's parent is the mount point: glusterd refuses a brick that is one itself.
+                (f"{state}/bricks", f"{state}/bricks"),
+            ],
+        )
         volumes = [
-            docker.ContainerVolumeArgs(host_path=f"{state}/etc", container_path="/etc/glusterfs"),
-            docker.ContainerVolumeArgs(host_path=f"{state}/glusterd", container_path="/var/lib/glusterd"),
-            docker.ContainerVolumeArgs(host_path=f"{state}/log", container_path="/var/log/glusterfs"),
-            # The brick's parent is the mount point: glusterd refuses a brick that is one itself.
-            docker.ContainerVolumeArgs(host_path=f"{state}/bricks", container_path=f"{state}/bricks"),
+            *data.volumes,
             docker.ContainerVolumeArgs(
                 host_path="/sys/fs/cgroup", container_path="/sys/fs/cgroup", read_only=True
             ),
@@ -203,11 +214,12 @@ class GlusterCluster(pulumi.ComponentResource):
                 else [docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[peer])]
             ),
             volumes=volumes,
+            mounts=data.mounts or None,
             labels=[
                 docker.ContainerLabelArgs(label=PEER_LABEL, value=peer),
                 docker.ContainerLabelArgs(label=VOLUME_LABEL, value=self.volume),
             ],
-            opts=host.docker_opts(self),
+            opts=host.docker_opts(self, depends_on=data.ready),
         )
 
     def resolver_entries(self, viewer: DockerHost) -> list[docker.ContainerHostArgs]:

@@ -204,6 +204,12 @@ class MongoReplicaSet(pulumi.ComponentResource):
                     opts=host.docker_opts(self),
                 )
             image = pulled[daemon]
+            # Bound so that the member cannot start when the data volume is not mounted.
+            data = host.data_binds(
+                f"{container_name}-dirs",
+                self,
+                [(posixpath.join(host.data_dir, "mongodb", container_name), "/data/db")],
+            )
             container = docker.Container(
                 container_name,
                 name=container_name,
@@ -223,19 +229,15 @@ class MongoReplicaSet(pulumi.ComponentResource):
                         file=ENTRYPOINT_PATH, content=entrypoint, permissions="0755"
                     )
                 ],
-                volumes=[
-                    docker.ContainerVolumeArgs(
-                        host_path=posixpath.join(host.data_dir, "mongodb", container_name),
-                        container_path="/data/db",
-                    )
-                ],
+                volumes=data.volumes or None,
+                mounts=data.mounts or None,
                 ports=[docker.ContainerPortArgs(internal=MONGO_PORT, external=port)],
                 hosts=[LOCAL_GATEWAY] if host.is_local else None,
                 restart="unless-stopped",
                 # mongod flushes and steps down cleanly when given time to stop.
                 destroy_grace_seconds=60,
                 opts=pulumi.ResourceOptions.merge(
-                    host.docker_opts(self),
+                    host.docker_opts(self, depends_on=data.ready),
                     pulumi.ResourceOptions(
                         additional_secret_outputs=["envs"],
                         # Fixed name and published port: the old container must go first.
