@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import os
 import runpy
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -27,6 +28,7 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
+from rancher_stacks.hosts.ssh_files import HOME_ENV as SSH_HOME_ENV
 from tools.mock_outputs import invoke_result, resource_outputs
 
 SECRET = "[secret]"
@@ -231,7 +233,15 @@ def run_program(
     the program is re-raised after the outstanding RPCs drained.
     """
     ctx = contextvars.Context()
-    return ctx.run(_run, program, project, stack, config or {}, secret_keys or [])
+    if os.environ.get(SSH_HOME_ENV):
+        return ctx.run(_run, program, project, stack, config or {}, secret_keys or [])
+    # The program writes the docker provider's SSH files; an offline plan keeps them out of ~.
+    with tempfile.TemporaryDirectory(prefix="rancher-stacks-ssh-") as home:
+        os.environ[SSH_HOME_ENV] = home
+        try:
+            return ctx.run(_run, program, project, stack, config or {}, secret_keys or [])
+        finally:
+            del os.environ[SSH_HOME_ENV]
 
 
 def run_main(main: Path, **kwargs: Any) -> ProgramRun:

@@ -21,12 +21,19 @@ import pulumi_docker as docker
 from ..clouds.base import FailureDomain, SshSettings
 from ..naming import type_token
 from .render_data_dirs import render_data_dirs, wait_for_mount
+from .render_ssh import (
+    DIAL_ERROR_LIMIT,
+    PER_DIAL_TIMEOUT,
+    docker_ssh_opts,
+    known_hosts_line,
+    parse_host_key,
+    render_keyscan,
+)
+from .ssh_files import ssh_path, write_private
 
-__all__ = ["LOCAL_DOCKER_HOST", "SSH_OPTS", "DockerHost", "DockerHostArgs", "FailureDomain", "SshSettings"]
+__all__ = ["LOCAL_DOCKER_HOST", "DockerHost", "DockerHostArgs", "FailureDomain", "SshSettings"]
 
 LOCAL_DOCKER_HOST = "unix:///var/run/docker.sock"
-# How the docker CLI behind a provider talks to a remote daemon over SSH.
-SSH_OPTS = ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"]
 
 
 # The daemon can start a little after sshd; wait for it (bounded) before anything uses it.
@@ -63,6 +70,8 @@ class DockerHostArgs:
     # Remote hosts only: also wait (bounded) until ``data_dir`` is a mount point, so nothing is
     # ever written to the root disk when the data volume failed to mount.
     require_data_mount: bool = False
+    # What identifies the machine (its instance id): a new machine has a new host key to read.
+    host_identity: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
 
 class DockerHost(pulumi.ComponentResource):
@@ -93,18 +102,33 @@ class DockerHost(pulumi.ComponentResource):
         self.private_address = pulumi.Output.from_input(args.private_address)
         self.ssh = args.ssh
         self.connection: Optional[command.remote.ConnectionArgs] = None
+        self.host_key: Optional[pulumi.Output[str]] = None
+        self.ssh_opts: Optional[pulumi.Output[list[str]]] = None
         child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
 
         if args.ssh is None:
             self.provider = docker.Provider(f"{name}-docker", host=args.docker_host, opts=child)
             self.ready: pulumi.Resource = self.provider
         else:
+            # The host key, read once after first boot and kept in state (render_ssh explains why
+            # it is not generated here); re-read when the machine is replaced.
+            self.host_key_scan = command.local.Command(
+                f"{name}-host-key",
+                create=self.public_address.apply(render_keyscan),
+                interpreter=["/bin/sh", "-c"],
+                triggers=[self.public_address, *args.host_identity],
+                opts=child,
+            )
+            self.host_key = self.host_key_scan.stdout.apply(parse_host_key)
             self.connection = command.remote.ConnectionArgs(
                 host=self.public_address,
                 user=args.ssh.user,
                 private_key=args.ssh.private_key,
-                dial_error_limit=30,
+                host_key=self.host_key,
+                dial_error_limit=DIAL_ERROR_LIMIT,
+                per_dial_timeout=PER_DIAL_TIMEOUT,
             )
+            self.ssh_opts = self._ssh_opts(name, args.ssh)
             self.ready = command.remote.Command(
                 f"{name}-wait-docker",
                 connection=self.connection,
@@ -118,12 +142,30 @@ class DockerHost(pulumi.ComponentResource):
             self.provider = docker.Provider(
                 f"{name}-docker",
                 host=pulumi.Output.concat("ssh://", args.ssh.user, "@", self.public_address, ":22"),
-                ssh_opts=SSH_OPTS,
+                ssh_opts=self.ssh_opts,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
             )
 
         self.register_outputs(
             {"publicAddress": self.public_address, "privateAddress": self.private_address}
+        )
+
+    def _ssh_opts(self, name: str, ssh: SshSettings) -> pulumi.Output[list[str]]:
+        """The docker provider's ssh options, once the files they name are written."""
+        project, stack = pulumi.get_project(), pulumi.get_stack()
+        known_hosts = pulumi.Output.all(self.public_address, self.host_key).apply(
+            lambda values: write_private(
+                ssh_path(project, stack, "known_hosts", name), known_hosts_line(values[0], values[1])
+            )
+        )
+        if ssh.private_key is None:
+            return known_hosts.apply(docker_ssh_opts)
+        identity = pulumi.Output.secret(ssh.private_key).apply(
+            lambda key: write_private(ssh_path(project, stack, "id"), key)
+        )
+        # The path is no secret; the file's content stays out of the state.
+        return pulumi.Output.all(known_hosts, pulumi.Output.unsecret(identity)).apply(
+            lambda paths: docker_ssh_opts(paths[0], paths[1])
         )
 
     @property

@@ -277,6 +277,7 @@ class HostGroup(pulumi.ComponentResource):
                     ssh=ssh or SshSettings(),
                     depends_on=depends,
                     require_data_mount=volume is not None,
+                    host_identity=[vm.instance_id],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -45,7 +45,7 @@ import pulumi_docker as docker
 from ...apps import app_dir
 from ...clouds.registry import make_image_registry
 from ...config import RegistrySettings
-from ...hosts.dockerhost import SSH_OPTS, DockerHost
+from ...hosts.dockerhost import DockerHost
 from ...hosts.placement import (
     LOCAL_GATEWAY,
     Advertise,
@@ -166,7 +166,7 @@ class HitCounterApp(pulumi.ComponentResource):
                 puller = docker.Provider(
                     f"{name}-{host.host_name}-pull",
                     host=host.provider.host,
-                    ssh_opts=None if host.is_local else SSH_OPTS,
+                    ssh_opts=host.ssh_opts,
                     registry_auth=[
                         docker.ProviderRegistryAuthArgs(
                             address=registry.server, config_file_content=registry.docker_config

@@ -86,6 +86,7 @@ def test_resource_counts_of_a_two_host_group(aws_run: ProgramRun) -> None:
         ATTACHMENT: 2,
         "pulumi:providers:docker": 2,
         "command:remote:Command": 2,
+        "command:local:Command": 2,  # each host's key, read once and pinned
     }
 
 
