@@ -43,6 +43,8 @@ DO_SIZE_DISK_GB: dict[str, int] = {
     "m-2vcpu-16gb": 50,
 }
 RANCHEROS_MIN_DISK_GB = 50
+# gluster/gluster-containers' CentOS server image, pinned (see StorageWorkload.image).
+GLUSTER_IMAGE = "gluster/gluster-centos:gluster4u0_centos7"
 
 class ConfigError(Exception):
     """A user mistake in the stack config: the message names the key and what was expected."""
@@ -161,7 +163,9 @@ class StorageWorkload(_Workload):
     servers: int = Field(default=2, ge=2, le=16)
     volume_name: str = Field(default="ranchervol", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
     data_volume_gb: int = Field(default=20, ge=1, le=16384)
-    image: str = "gluster/gluster-centos:latest"
+    # Pinned: the newest tag of gluster/gluster-containers' CentOS image (GlusterFS 4.0, CentOS 7,
+    # glibc 2.17, so both host OSes run it); :latest would change under a running cluster.
+    image: str = GLUSTER_IMAGE
 
 
 class GameWorkload(_Workload):

@@ -29,6 +29,7 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
+from ...config import GLUSTER_IMAGE
 from ...hosts.dockerhost import DockerHost, FailureDomain
 from ...hosts.placement import check_distinct_hosts
 from ...naming import type_token
@@ -68,7 +69,7 @@ class GlusterClusterArgs:
     # One server per host; at least two distinct hosts. The first one runs the bootstrap.
     hosts: list[DockerHost]
     volume_name: str = "ranchervol"
-    image: str = "gluster/gluster-centos:latest"
+    image: str = GLUSTER_IMAGE
     # The brick directory under each server's state directory on the data volume.
     brick_subdir: str = "brick"
 

@@ -63,7 +63,7 @@ def test_one_privileged_host_network_server_per_host_on_that_hosts_daemon(count)
         assert container.provider.startswith(provider.urn + "::"), "each server runs on its own host's daemon"
         image = run.by_name(f"storage-image-s{i}")
         assert image.provider.startswith(provider.urn + "::") and image.parent == cluster.urn
-        assert image.inputs["name"] == "gluster/gluster-centos:latest" and image.inputs["keepLocally"] is True
+        assert image.inputs["name"] == "gluster/gluster-centos:gluster4u0_centos7" and image.inputs["keepLocally"] is True
         assert image.urn in container.dependencies
         assert container.parent == cluster.urn
         assert container.inputs["privileged"] is True
