@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol, Sequence
 
 import pulumi
 
@@ -265,6 +265,36 @@ class CloudBase(Protocol):
     def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
         """Where the volume named ``volume_key`` shows up on a host of this cloud."""
         ...
+
+
+class VmCloud:
+    """What the VM clouds' bases share (mixed into each ``<cloud>/base.py`` component).
+
+    Each sets ``cloud``, ``provider`` and ``volumes`` (its ``volume`` module: ``new_volume`` and
+    ``data_disk``); the provider is handed to child components under the cloud's package name.
+    """
+
+    cloud: str
+    provider: pulumi.ProviderResource
+    volumes: Any
+    has_vms = True
+
+    def check_size(self, size: str) -> None:
+        """Every size of this cloud can run the host OS (a cloud that knows better overrides this)."""
+
+    def component_opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
+        """Options for a component on this cloud: parented, with this base's provider for its children."""
+        return pulumi.ResourceOptions(parent=parent, providers={self.cloud: self.provider})
+
+    def new_volume(self, request: VolumeRequest) -> CreatedVolume:
+        """An encrypted data volume and its attachment (the cloud's ``volume`` module)."""
+        created: CreatedVolume = self.volumes.new_volume(request)
+        return created
+
+    def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
+        """Where the volume named ``volume_key`` shows up on a host (the cloud's ``volume`` module)."""
+        disk: DataDisk = self.volumes.data_disk(volume_key, mount_point)
+        return disk
 
 
 def zones_round_robin(zones: Sequence[str], count: int) -> list[str]:

@@ -20,15 +20,7 @@ import pulumi_aws as aws
 from ...config import AwsCloud
 from ...hostos import RANCHEROS_AMI_OWNER
 from ...naming import sanitized_name, type_token
-from ..base import (
-    CreatedVolume,
-    FirewallRequest,
-    HostAccess,
-    HostSpec,
-    RenderedFirewall,
-    VolumeRequest,
-)
-from ..disk import DEFAULT_MOUNT_POINT, DataDisk
+from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, VmCloud
 from . import firewall, volume
 from .host import AwsRancherOSHost, AwsRancherOSHostArgs
 
@@ -41,12 +33,11 @@ class AwsBaseArgs:
     access: HostAccess
 
 
-class AwsBase(pulumi.ComponentResource):
+class AwsBase(VmCloud, pulumi.ComponentResource):
     """Provider, key pair, AMI and default-VPC lookups for the stack's AWS hosts."""
 
     # Set after ``super().__init__``: the engine turns every prop key into an Output attribute.
     cloud: str
-    has_vms: bool
     docker_mtu: Optional[int]
     ami_id: pulumi.Output[str]
     vpc_id: pulumi.Output[str]
@@ -70,7 +61,7 @@ class AwsBase(pulumi.ComponentResource):
         if not args.access.ssh_public_key:
             raise ValueError("rancher-stacks:sshPublicKey is required for AWS hosts")
         self.cloud = "aws"
-        self.has_vms = True
+        self.volumes = volume
         self.docker_mtu = None
         self.settings = s
         self.access = args.access
@@ -121,13 +112,6 @@ class AwsBase(pulumi.ComponentResource):
             {"amiId": self.ami_id, "vpcId": self.vpc_id, "keyName": self.key_pair.key_name}
         )
 
-    def check_size(self, size: str) -> None:
-        """Every size of this cloud can run RancherOS."""
-
-    def component_opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
-        """Options for a component on AWS: parented, with this base's provider for its children."""
-        return pulumi.ResourceOptions(parent=parent, providers={"aws": self.provider})
-
     def new_host(self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions) -> AwsRancherOSHost:
         """A RancherOS EC2 instance in ``spec.zone``, launched into the group's security group."""
         if spec.zone not in self.subnet_ids:
@@ -156,12 +140,6 @@ class AwsBase(pulumi.ComponentResource):
         """A security group in the default VPC and its rules (``firewall``)."""
         return firewall.render_firewall(self.vpc_id, request)
 
-    def new_volume(self, request: VolumeRequest) -> CreatedVolume:
-        """An encrypted gp3 EBS volume and its attachment (``volume``)."""
-        return volume.new_volume(request)
-
-    def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
-        return volume.data_disk(volume_key, mount_point)
 
 
 def make_base(name: str, settings: AwsCloud, access: HostAccess) -> AwsBase:

@@ -26,15 +26,7 @@ import pulumi_digitalocean as digitalocean
 from ...config import DigitalOceanCloud
 from ...hostos import RANCHEROS_DO_IMAGE_URL
 from ...naming import sanitized_name, type_token
-from ..base import (
-    CreatedVolume,
-    FirewallRequest,
-    HostAccess,
-    HostSpec,
-    RenderedFirewall,
-    VolumeRequest,
-)
-from ..disk import DEFAULT_MOUNT_POINT, DataDisk
+from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, VmCloud
 from . import firewall, volume
 from .host import DigitalOceanRancherOSHost, DigitalOceanRancherOSHostArgs, check_droplet_size
 
@@ -74,12 +66,11 @@ class DigitalOceanBaseArgs:
     access: HostAccess
 
 
-class DigitalOceanBase(pulumi.ComponentResource):
+class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
     """Provider, SSH key and RancherOS image for the stack's droplets."""
 
     # Set after ``super().__init__``: the engine turns every prop key into an Output attribute.
     cloud: str
-    has_vms: bool
     docker_mtu: Optional[int]
     image: pulumi.Output[str]
 
@@ -108,7 +99,7 @@ class DigitalOceanBase(pulumi.ComponentResource):
         if not args.access.ssh_public_key:
             raise ValueError("rancher-stacks:sshPublicKey is required for DigitalOcean droplets")
         self.cloud = "digitalocean"
-        self.has_vms = True
+        self.volumes = volume
         self.docker_mtu = None
         self.settings = s
         self.access = args.access
@@ -150,10 +141,6 @@ class DigitalOceanBase(pulumi.ComponentResource):
         """Droplet sizes known to have less than the 50 GB disk RancherOS needs are refused."""
         check_droplet_size(size)
 
-    def component_opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
-        """Options for a component on DigitalOcean: parented, with this base's provider."""
-        return pulumi.ResourceOptions(parent=parent, providers={"digitalocean": self.provider})
-
     def new_host(
         self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions
     ) -> DigitalOceanRancherOSHost:
@@ -178,12 +165,6 @@ class DigitalOceanBase(pulumi.ComponentResource):
         """A tag and a firewall on it (``firewall``)."""
         return firewall.render_firewall(request)
 
-    def new_volume(self, request: VolumeRequest) -> CreatedVolume:
-        """A block storage volume and its attachment (``volume``)."""
-        return volume.new_volume(request)
-
-    def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
-        return volume.data_disk(volume_key, mount_point)
 
 
 def make_base(name: str, settings: DigitalOceanCloud, access: HostAccess) -> DigitalOceanBase:

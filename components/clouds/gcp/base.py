@@ -25,15 +25,7 @@ import pulumi_gcp as gcp
 from ...config import GcpCloud
 from ...hostos import RANCHEROS_GCE_IMAGE_URL
 from ...naming import sanitized_name, type_token
-from ..base import (
-    CreatedVolume,
-    FirewallRequest,
-    HostAccess,
-    HostSpec,
-    RenderedFirewall,
-    VolumeRequest,
-)
-from ..disk import DEFAULT_MOUNT_POINT, DataDisk
+from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, VmCloud
 from . import firewall, volume
 from .host import GcpRancherOSHost, GcpRancherOSHostArgs
 
@@ -49,12 +41,11 @@ class GcpBaseArgs:
     access: HostAccess
 
 
-class GcpBase(pulumi.ComponentResource):
+class GcpBase(VmCloud, pulumi.ComponentResource):
     """Provider and RancherOS image for the stack's GCP hosts."""
 
     # Set after ``super().__init__``: the engine turns every prop key into an Output attribute.
     cloud: str
-    has_vms: bool
     docker_mtu: Optional[int]
     image_self_link: pulumi.Output[str]
 
@@ -80,7 +71,7 @@ class GcpBase(pulumi.ComponentResource):
             opts,
         )
         self.cloud = "gcp"
-        self.has_vms = True
+        self.volumes = volume
         self.docker_mtu = GCE_MTU
         self.settings = s
         self.access = args.access
@@ -124,13 +115,6 @@ class GcpBase(pulumi.ComponentResource):
         self.image_self_link = self.image.self_link
         self.register_outputs({"image": self.image_self_link, "network": self.network})
 
-    def check_size(self, size: str) -> None:
-        """Every size of this cloud can run RancherOS."""
-
-    def component_opts(self, parent: pulumi.Resource) -> pulumi.ResourceOptions:
-        """Options for a component on GCP: parented, with this base's provider for its children."""
-        return pulumi.ResourceOptions(parent=parent, providers={"gcp": self.provider})
-
     def new_host(self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions) -> GcpRancherOSHost:
         """A RancherOS GCE instance in ``spec.zone``, carrying the group's network tag."""
         if spec.zone not in self.zones:
@@ -157,12 +141,6 @@ class GcpBase(pulumi.ComponentResource):
         """Ingress firewalls on the stack's network targeting the group's tag (``firewall``)."""
         return firewall.render_firewall(self.network, request)
 
-    def new_volume(self, request: VolumeRequest) -> CreatedVolume:
-        """A pd-balanced persistent disk and its attachment (``volume``)."""
-        return volume.new_volume(request)
-
-    def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:
-        return volume.data_disk(volume_key, mount_point)
 
 
 def make_base(name: str, settings: GcpCloud, access: HostAccess) -> GcpBase:
