@@ -1,4 +1,4 @@
-"""``HostGroup``: N RancherOS hosts of one workload on one cloud, as Docker hosts.
+"""``HostGroup``: N RancherOS-family hosts of one workload on one cloud, as Docker hosts.
 
 On a VM cloud the group creates, in this order:
 

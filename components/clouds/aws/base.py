@@ -1,11 +1,12 @@
-"""``AwsBase``: the per-stack AWS pieces every RancherOS host on AWS shares.
+"""``AwsBase``: the per-stack AWS pieces every RancherOS-family host on AWS shares.
 
 * An explicit ``aws.Provider`` for the configured region. Credentials come from the environment
   (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, ``AWS_PROFILE``, or
   the CI's OIDC role), never from this program.
 * A key pair from the stack's SSH public key (the ``rancher`` user).
-* The RancherOS AMI: the pinned ``amiId`` when set, else the most recent
-  ``rancheros-<version>-hvm-*`` HVM image of Rancher's AMI account ``605812595337``.
+* The host OS AMI: ``amiId`` (required for BurmillaOS, which publishes none), else for RancherOS
+  the most recent ``rancheros-<version>-hvm-*`` HVM image of Rancher's account ``605812595337``,
+  deprecated images included (they are years old).
 * The default VPC and its default subnet in each configured zone (public IPv4 on launch).
 """
 

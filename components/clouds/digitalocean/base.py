@@ -1,13 +1,13 @@
-"""``DigitalOceanBase``: the per-stack DigitalOcean pieces every RancherOS droplet shares.
+"""``DigitalOceanBase``: the per-stack DigitalOcean pieces every RancherOS-family droplet shares.
 
 * An explicit ``digitalocean.Provider``; the API token comes from ``DIGITALOCEAN_TOKEN`` in the
   environment, never from this program.
 * The stack's SSH key. DigitalOcean rejects a public key already registered in the account, so
   the key is created only when the account does not hold it yet (looked up by its MD5
   fingerprint) or reused by ``clouds.digitalocean.sshKeyFingerprint``.
-* The image: DigitalOcean's ``rancheros`` slug, or (default, since the slug's availability is
-  not guaranteed) a custom image imported from the RancherOS DigitalOcean release image, with
-  ``distribution="RancherOS"``, in the stack's region.
+* The image: a custom image imported in the stack's region from ``customImageUrl`` (the one you
+  built for BurmillaOS, or RancherOS's release image), ``distribution="RancherOS"``; for
+  RancherOS also DigitalOcean's ``rancheros`` slug, whose availability is not guaranteed.
 
 DigitalOcean has no zones inside a region; the region is the failure domain's zone.
 """

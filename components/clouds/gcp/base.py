@@ -1,11 +1,12 @@
-"""``GcpBase``: the per-stack GCP pieces every RancherOS host on GCP shares.
+"""``GcpBase``: the per-stack GCP pieces every RancherOS-family host on GCP shares.
 
 * An explicit ``gcp.Provider`` for the configured project and region. Credentials come from the
   environment (``GOOGLE_CREDENTIALS`` or Application Default Credentials), never from here.
-* The RancherOS image. There is no public RancherOS image project, so the release tarball
-  (``rancheros-gce.tar.gz``, a ``disk.raw`` inside) is imported as a private image from its GCS
-  URL (``rawDisk.source``). The GCE network MTU is 1460, so hosts on GCP get Docker's MTU set to
-  1460 in their cloud-config (``docker_mtu``).
+* The host OS image. Neither OS has a public image project, so a GCE tarball (a ``disk.raw``
+  inside) is imported as a private image from its GCS URL (``rawDisk.source``): the one you
+  built for BurmillaOS (``clouds.gcp.imageUrl``), or RancherOS's ``rancheros-gce.tar.gz``.
+  The GCE network MTU is 1460, so hosts on GCP get Docker's MTU set to 1460 in their
+  cloud-config (``docker_mtu``).
 * The stack's own VPC network (custom mode, MTU 1460) and one subnet in the region. The project's
   ``default`` network is never used: GCP pre-populates it with rules that admit SSH (22) and RDP
   (3389) from 0.0.0.0/0 (``default-allow-ssh``, ``default-allow-rdp``), which this program did
