@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-MISSING = object()
+from tools.replacements import HOSTS, MISSING, STATEFUL, classified, replacing
+
 _FIELDS = ("parent", "provider", "protect", "retainOnDelete", "dependencies")
 
 
@@ -16,10 +17,43 @@ class PlanDiff:
     # (resource, [(property path, base value, head value)])
     changed: list[tuple[dict[str, Any], list[tuple[str, Any, Any]]]] = field(default_factory=list)
     outputs: list[tuple[str, Any, Any]] = field(default_factory=list)
+    # urn -> the changed input paths that force the provider to replace the resource
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    # Hosts and stateful resources that depend on a replaced resource: its new outputs (a new key
+    # pair's name, a new image's id) reach their inputs, which a credential-free plan cannot see.
+    cascades: list[tuple[dict[str, Any], list[str]]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         return not (self.added or self.removed or self.changed or self.outputs)
+
+    def kind(self, resource: dict[str, Any]) -> str:
+        """``replace``, ``update`` or ``update (unclassified)`` for a changed resource."""
+        if resource["urn"] in self.replaced:
+            return "replace"
+        return "update" if classified(resource["type"]) or not resource.get("custom", True) else "update (unclassified)"
+
+    @property
+    def dangers(self) -> list[str]:
+        """What a reviewer must see first: data that would be lost, hosts that would be replaced."""
+        found = []
+        for r, _ in self.changed:
+            paths = self.replaced.get(r["urn"])
+            if paths and r["type"] in STATEFUL:
+                found.append(f"would replace a stateful resource: `{r['type']}` `{r['name']}` "
+                             f"({', '.join(paths)}): it comes back empty")
+            elif paths and r["type"] in HOSTS:
+                found.append(f"would replace a host: `{r['type']}` `{r['name']}` ({', '.join(paths)}): "
+                             "a new machine, its containers start afresh and any data volume moves to it")
+        for r, causes in self.cascades:
+            found.append(f"may replace `{r['type']}` `{r['name']}`: it takes outputs of "
+                         f"{', '.join(causes)}, which would be replaced")
+        for r in self.removed:
+            if r["type"] in STATEFUL:
+                what = "would delete a retained volume from the stack (it stays in the account, orphaned)" if r.get(
+                    "retainOnDelete") else "would delete a data volume"
+                found.append(f"{what}: `{r['type']}` `{r['name']}`")
+        return found
 
 
 def property_changes(base: Any, head: Any, path: str = "") -> list[tuple[str, Any, Any]]:
@@ -50,6 +84,14 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
         changes += [(f"({f})", b.get(f), h.get(f)) for f in _FIELDS if b.get(f) != h.get(f)]
         if changes:
             d.changed.append((h, changes))
+            forcing = replacing(h["type"], [c for c in changes if not c[0].startswith("(")])
+            if forcing:
+                d.replaced[urn] = forcing
+    for urn, r in sorted(after.items()):
+        if r["type"] in STATEFUL | HOSTS and urn not in d.replaced:
+            causes = [after[u]["name"] for u in r.get("dependencies", []) if u in d.replaced]
+            if causes:
+                d.cascades.append((r, causes))
     d.outputs = property_changes(base.get("outputs", {}), head.get("outputs", {}))
     return d
 
@@ -66,8 +108,13 @@ def render_markdown(d: PlanDiff, title: str = "Plan diff") -> str:
     lines = [f"### {title}", ""]
     if d.empty:
         return "\n".join(lines + ["No changes: both plans create the same resources with the same inputs.", ""])
+    for danger in d.dangers:
+        lines.append(f"> :warning: **{danger[0].upper()}{danger[1:]}**")
+    if d.dangers:
+        lines.append("")
     lines.append(
-        f"**{len(d.added)} to add, {len(d.removed)} to remove, {len(d.changed)} to change**"
+        f"**{len(d.added)} to add, {len(d.removed)} to remove, {len(d.changed)} to change"
+        f" ({len(d.replaced)} by replacement)**"
     )
     for heading, items, sign in (("Added", d.added, "+"), ("Removed", d.removed, "-")):
         if items:
@@ -76,8 +123,11 @@ def render_markdown(d: PlanDiff, title: str = "Plan diff") -> str:
     if d.changed:
         lines += ["", "#### Changed"]
         for r, changes in d.changed:
-            lines += ["", f"`{r['type']}` **{r['name']}**", "", "| Property | Base | Head |", "|---|---|---|"]
-            lines += [f"| `{p}` | {_cell(b)} | {_cell(h)} |" for p, b, h in changes]
+            forcing = set(d.replaced.get(r["urn"], ()))
+            lines += ["", f"`{r['type']}` **{r['name']}**: {d.kind(r)}", "", "| Property | Base | Head |",
+                      "|---|---|---|"]
+            lines += [f"| `{p}`{' (replaces)' if p in forcing else ''} | {_cell(b)} | {_cell(h)} |"
+                      for p, b, h in changes]
     if d.outputs:
         lines += ["", "#### Outputs", "", "| Output | Base | Head |", "|---|---|---|"]
         lines += [f"| `{p}` | {_cell(b)} | {_cell(h)} |" for p, b, h in d.outputs]

@@ -5,7 +5,8 @@ would create, check the policy pack, write the canonical plan and the graph, or 
     python -m tools.plan --stack-file path/Pulumi.mystack.yaml
     python -m tools.plan diff base.json head.json
 
-Exit codes: 0 clean, 1 a mandatory policy violation, 2 bad config or bad arguments.
+Exit codes: 0 clean, 1 a mandatory policy violation, 2 bad config or bad arguments, 3 (diff with
+--fail-on-danger) a change that replaces a stateful resource or a host, or drops a data volume.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tools.report import render_counts, render_outputs, render_tree, render_viol
 from tools.stackfile import StackFileError, load_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
-EXIT_OK, EXIT_POLICY, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_POLICY, EXIT_USAGE, EXIT_DANGER = 0, 1, 2, 3
 
 
 class UsageError(Exception):
@@ -84,6 +85,11 @@ def _diff_parser() -> argparse.ArgumentParser:
     p.add_argument("base", help="the base plan (JSON from --json)")
     p.add_argument("head", help="the head plan (JSON from --json)")
     p.add_argument("--title", default=None, help="heading of the markdown")
+    p.add_argument(
+        "--fail-on-danger",
+        action="store_true",
+        help=f"exit {EXIT_DANGER} when the diff replaces a stateful resource or a host, or drops a data volume",
+    )
     return p
 
 
@@ -94,8 +100,9 @@ def run_diff(argv: Sequence[str]) -> int:
         if not isinstance(plan, dict) or "resources" not in plan:
             raise UsageError(f"{name} is not a plan written by --json")
     title = args.title or f"Plan diff: {head.get('stack', '?')}"
-    sys.stdout.write(render_markdown(diff_plans(base, head), title))
-    return EXIT_OK
+    diff = diff_plans(base, head)
+    sys.stdout.write(render_markdown(diff, title))
+    return EXIT_DANGER if args.fail_on_danger and diff.dangers else EXIT_OK
 
 
 def run_plan(argv: Sequence[str]) -> int:

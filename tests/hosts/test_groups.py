@@ -81,7 +81,7 @@ def test_admitting_one_more_client_group_renames_no_rule() -> None:
     added = {(r["type"], r["name"]) for r in change.added}
     assert (SG_RULE, "storage-fw-gluster-tools-tcp24007-sg") in added
     assert (GCP_FW, "database-fw-mongodb-reports") in added
-    assert f"**{len(change.added)} to add, 0 to remove, 2 to change**" in render_markdown(change)
+    assert f"**{len(change.added)} to add, 0 to remove, 2 to change (0 by replacement)**" in render_markdown(change)
 
 
 def test_two_rules_with_one_key_are_refused() -> None:

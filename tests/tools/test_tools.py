@@ -82,7 +82,7 @@ def test_diff_reports_added_and_property_changes(plans):
     assert ("instanceType", "t3.small", "t3.large") in changed["web-0"]
     assert ("count", 2, 3) in changed["web"]
     md = render_markdown(d, "Plan diff: a")
-    assert "**1 to add, 0 to remove, 3 to change**" in md
+    assert "**1 to add, 0 to remove, 3 to change (0 by replacement)**" in md
     assert "| `instanceType` | `t3.small` | `t3.large` |" in md
     assert "No changes" in render_markdown(diff_plans(a, a))
 

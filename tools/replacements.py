@@ -1,0 +1,141 @@
+"""Which planned changes replace a resource, and which of those put data at risk.
+
+A credential-free plan diff sees only inputs. Whether a changed input is an in-place update or a
+replacement is the provider's business; this table holds, for the types the program uses, the
+input paths whose change forces a new resource (Terraform's ``ForceNew``; the Pulumi SDKs'
+docstrings say "Changing this forces a new resource"), with where that is stated. A path may use
+``[*]`` for any list item. Types not listed are judged by ``UNLISTED``: an unknown type's change
+is reported as "update (unclassified)", never silently as safe.
+
+``STATEFUL`` are the types whose replacement loses data (a data volume comes back empty) and
+``HOSTS`` those whose replacement re-attaches data volumes to a new machine (downtime; with
+create-before-delete, an attachment that fails while the disk is still on the old machine).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+MISSING: Final = object()
+"""Stands for an input that is absent on one side (``tools.diff`` passes its own marker through)."""
+
+# type token -> input paths whose change replaces the resource (ForceNew). Sources: the AWS
+# provider's internal/service/ec2/{ebs_volume,ebs_volume_attachment,ec2_instance_migrate,
+# ec2_key_pair,vpc_security_group,vpc_security_group_ingress_rule}.go; the google-beta provider's
+# services/compute/resource_compute_{disk,attached_disk,instance,image,firewall,network,
+# subnetwork}.go (v7.45.0); terraform-provider-digitalocean's volume, volume attachment, droplet,
+# custom image and SSH key resources; pulumi-command's SDK (replaceOnChanges: triggers[*]).
+# Every AWS resource is also replaced when its ``region`` changes.
+REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
+    "aws:ebs/volume:Volume": (
+        "availabilityZone", "encrypted", "kmsKeyId", "multiAttachEnabled", "outpostArn", "snapshotId", "region",
+    ),
+    "aws:ec2/volumeAttachment:VolumeAttachment": ("deviceName", "instanceId", "volumeId", "region"),
+    "aws:ec2/instance:Instance": (
+        "ami", "associatePublicIpAddress", "availabilityZone", "subnetId", "keyName", "privateIp", "tenancy",
+        "placementGroup", "ebsOptimized", "hibernation", "rootBlockDevice.encrypted", "rootBlockDevice.kmsKeyId",
+        "ipv6Addresses", "securityGroups", "region",
+    ),
+    "aws:ec2/keyPair:KeyPair": ("keyName", "keyNamePrefix", "publicKey", "region"),
+    "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId", "region"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId", "region"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("securityGroupId", "region"),
+    "gcp:compute/disk:Disk": (
+        "name", "zone", "project", "type", "image", "snapshot", "sourceDisk", "description", "interface",
+        "multiWriter", "licenses", "resourcePolicies", "diskEncryptionKey", "storagePool",
+    ),
+    "gcp:compute/attachedDisk:AttachedDisk": ("disk", "instance", "project", "zone", "deviceName", "mode", "interface"),
+    "gcp:compute/instance:Instance": (
+        "name", "zone", "project", "hostname", "metadataStartupScript", "bootDisk.deviceName", "bootDisk.source",
+        "bootDisk.mode", "bootDisk.initializeParams.image", "bootDisk.initializeParams.type",
+        "bootDisk.initializeParams.snapshot",
+    ),
+    "gcp:compute/image:Image": (
+        "name", "description", "family", "diskSizeGb", "licenses", "storageLocations", "project", "rawDisk",
+        "sourceDisk", "sourceImage", "sourceSnapshot",
+    ),
+    "gcp:compute/firewall:Firewall": ("name", "direction", "project"),
+    "gcp:compute/network:Network": ("name", "autoCreateSubnetworks", "description", "project"),
+    "gcp:compute/subnetwork:Subnetwork": ("name", "network", "region", "project", "description"),
+    "digitalocean:index/volume:Volume": (
+        "region", "name", "description", "snapshotId", "initialFilesystemType", "initialFilesystemLabel",
+    ),
+    "digitalocean:index/volumeAttachment:VolumeAttachment": ("dropletId", "volumeId"),
+    "digitalocean:index/droplet:Droplet": ("image", "region", "userData", "sshKeys", "vpcUuid", "monitoring"),
+    "digitalocean:index/customImage:CustomImage": ("url",),
+    "digitalocean:index/sshKey:SshKey": ("publicKey",),
+    "digitalocean:index/tag:Tag": ("name",),
+    "digitalocean:index/firewall:Firewall": (),  # rules and tags update in place
+    "digitalocean:index/containerRegistry:ContainerRegistry": ("name", "region"),
+    "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials": ("registryName",),
+    "docker:index/remoteImage:RemoteImage": ("name", "platform", "build", "triggers", "pullTriggers"),
+    "docker:index/image:Image": (),  # rebuilt and pushed in place, never replaced
+    "docker:index/network:Network": ("name", "driver", "options", "ipamConfigs", "internal", "attachable"),
+    "command:local:Command": ("triggers",),
+    "command:remote:Command": ("triggers",),
+}
+
+# Generated secrets and certificates: every input forces a new one (terraform-provider-random and
+# terraform-provider-tls mark each attribute RequiresReplace), so any change is a replacement.
+EVERY_INPUT_REPLACES: Final = frozenset(
+    {
+        "random:index/randomPassword:RandomPassword",
+        "tls:index/privateKey:PrivateKey",
+        "tls:index/certRequest:CertRequest",
+        "tls:index/locallySignedCert:LocallySignedCert",
+        "tls:index/selfSignedCert:SelfSignedCert",
+    }
+)
+
+# A container is replaced by a change of any input but these (kreuzwerker provider
+# resource_docker_container.go: everything else is ForceNew; Pulumi deletes before replacing).
+CONTAINER = "docker:index/container:Container"
+CONTAINER_IN_PLACE: Final = frozenset(
+    {
+        "rm", "start", "wait", "waitTimeout", "attach", "logs", "mustRun", "restart", "maxRetryCount",
+        "removeVolumes", "tmpfs", "deviceReadBps", "deviceReadIops", "deviceWriteBps", "deviceWriteIops",
+        "destroyGraceSeconds", "memory", "memoryReservation", "memorySwap", "cpuShares", "cpuSet", "cpuPeriod",
+        "cpuQuota", "healthcheck", "init", "containerReadRefreshTimeoutMilliseconds",
+    }
+)
+_SG_SOURCES: Final = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
+
+STATEFUL: Final = frozenset(
+    {"aws:ebs/volume:Volume", "gcp:compute/disk:Disk", "digitalocean:index/volume:Volume"}
+)
+HOSTS: Final = frozenset(
+    {"aws:ec2/instance:Instance", "gcp:compute/instance:Instance", "digitalocean:index/droplet:Droplet"}
+)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    escaped = re.escape(path).replace(r"\[\*\]", r"\[\d+\]")
+    return re.compile(rf"^{escaped}(\.|\[|$)")
+
+
+def _top(path: str) -> str:
+    return re.split(r"[.\[]", path, maxsplit=1)[0]
+
+
+def replacing(type_: str, changes: list[tuple[str, Any, Any]]) -> list[str]:
+    """The changed input paths (``(path, base, head)``) that make the provider replace a resource."""
+    paths = [p for p, _, _ in changes]
+    if type_ in EVERY_INPUT_REPLACES:
+        return paths
+    if type_ == CONTAINER:
+        return [p for p in paths if _top(p) not in CONTAINER_IN_PLACE]
+    patterns = [_pattern(p) for p in REPLACES_ON.get(type_, ())]
+    found = [path for path in paths if any(p.match(path) for p in patterns)]
+    if type_ == "gcp:compute/disk:Disk":
+        # Growing a disk is in place; shrinking it replaces (ForceNewIfChange size, IsDiskShrinkage).
+        found += [p for p, b, h in changes if p == "size" and isinstance(b, int) and isinstance(h, int) and h < b]
+    if type_.startswith("aws:vpc/securityGroup") and type_.endswith("Rule"):
+        # A value may change in place, but a rule's source type (CIDR, prefix list, group) may not.
+        found += [p for p, b, h in changes if p in _SG_SOURCES and (b is MISSING) != (h is MISSING)]
+    return found
+
+
+def classified(type_: str) -> bool:
+    """Whether the table knows ``type_`` (else a change is reported as unclassified)."""
+    return type_ in REPLACES_ON or type_ == CONTAINER or type_ in EVERY_INPUT_REPLACES
