@@ -7,7 +7,8 @@ from typing import Any
 
 from tools.replacements import HOSTS, MISSING, STATEFUL, classified, replacing
 
-_FIELDS = ("parent", "provider", "protect", "retainOnDelete", "dependencies")
+_FIELDS = ("parent", "provider", "protect", "retainOnDelete", "deleteBeforeReplace", "dependencies")
+_DEFAULTS: dict[str, Any] = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False}
 
 
 @dataclass
@@ -81,7 +82,12 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
     for urn in sorted(set(before) & set(after)):
         b, h = before[urn], after[urn]
         changes = property_changes(b["inputs"], h["inputs"])
-        changes += [(f"({f})", b.get(f), h.get(f)) for f in _FIELDS if b.get(f) != h.get(f)]
+        # Plans written before a field existed lack it: absent means the engine's default.
+        changes += [
+            (f"({f})", b.get(f, _DEFAULTS.get(f)), h.get(f, _DEFAULTS.get(f)))
+            for f in _FIELDS
+            if b.get(f, _DEFAULTS.get(f)) != h.get(f, _DEFAULTS.get(f))
+        ]
         if changes:
             d.changed.append((h, changes))
             forcing = replacing(h["type"], [c for c in changes if not c[0].startswith("(")])

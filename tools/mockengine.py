@@ -2,7 +2,8 @@
 
 ``run_program`` sets the mocks, runs the program, waits until every outstanding RPC of the
 program has drained (``run_pulumi_func`` does exactly that), and only then hands back what was
-registered. Parents, providers, dependencies, ``protect`` and ``retainOnDelete`` come from the
+registered. Parents, providers, dependencies, ``protect``, ``retainOnDelete`` and
+``deleteBeforeReplace`` come from the
 register requests themselves (a recording ``MockMonitor``), never from guesses.
 
 Secret inputs arrive from the SDK wrapped in its secret signature; they are replaced by
@@ -47,6 +48,7 @@ class Registration:
     dependencies: list[str]
     protect: bool
     retain_on_delete: bool
+    delete_before_replace: bool
     inputs: dict[str, Any]
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +165,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=sorted(set(request.dependencies)),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 inputs=_plain(scrub(dict(inputs))),
                 id=id_ or "",
             )

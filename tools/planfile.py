@@ -27,6 +27,7 @@ def resource_entry(r: Registration) -> dict[str, Any]:
         "custom": r.custom,
         "protect": r.protect,
         "retainOnDelete": r.retain_on_delete,
+        "deleteBeforeReplace": r.delete_before_replace,
         "inputs": r.inputs,
     }
 

@@ -257,7 +257,7 @@ def test_host_cidr_fails_instead_of_widening() -> None:
 
 def test_world_scanner_detects_open_admin_ports() -> None:
     def reg(type_: str, name: str, inputs: dict[str, Any]) -> Registration:
-        return Registration(name, type_, name, True, "", "", [], False, False, inputs)
+        return Registration(name, type_, name, True, "", "", [], False, False, False, inputs)
 
     fake = ProgramRun(
         "p",

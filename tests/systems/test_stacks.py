@@ -106,6 +106,21 @@ def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
     assert str(ROOT) not in dumps(plans[stack])
 
 
+ATTACHMENTS = ("aws:ec2/volumeAttachment:VolumeAttachment", "gcp:compute/attachedDisk:AttachedDisk",
+               "digitalocean:index/volumeAttachment:VolumeAttachment")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_replaced_machine_gets_its_volume_only_after_the_old_one_let_go(plans, stack):
+    """Attachments are replaced delete-first (a disk attaches to one machine at a time: AWS
+    VolumeInUse otherwise), and AWS stops the old instance before detaching."""
+    attachments = [r for t in ATTACHMENTS for r in of_type(plans[stack], t)]
+    assert len(attachments) == {"dev": 2 + 3, "prod": 3 + 5}[stack]
+    assert all(a["deleteBeforeReplace"] for a in attachments)
+    for a in of_type(plans[stack], ATTACHMENTS[0]):
+        assert a["inputs"]["stopInstanceBeforeDetaching"] is True
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_stateful_containers_cannot_start_without_their_data_volume(plans, stack):
     """Gluster and Mongo state is bound with the mounts API (never created by Docker on the root

@@ -54,7 +54,7 @@ def test_canonical_plan_is_sorted_complete_and_byte_stable(plans):
     first = a["resources"][0]
     assert set(first) == {
         "urn", "type", "name", "parent", "provider", "dependencies",
-        "custom", "protect", "retainOnDelete", "inputs",
+        "custom", "protect", "retainOnDelete", "deleteBeforeReplace", "inputs",
     }
     again = plan_stack(MINI / "Pulumi.a.yaml", MINI)
     assert dumps(a) == dumps(again)

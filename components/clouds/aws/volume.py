@@ -49,6 +49,9 @@ def new_volume(request: VolumeRequest) -> CreatedVolume:
         device_name=DATA_DEVICE_NAME,
         volume_id=ebs.id,
         instance_id=request.instance_id,
-        opts=pulumi.ResourceOptions(parent=request.parent),
+        # A new machine gets the volume only after the old one let go of it (AWS refuses a volume
+        # still attached: VolumeInUse); the old instance stops first so the filesystem is clean.
+        stop_instance_before_detaching=True,
+        opts=pulumi.ResourceOptions(parent=request.parent, delete_before_replace=True),
     )
     return CreatedVolume(volume=ebs, attachment=attachment, volume_key=ebs.id)

@@ -38,7 +38,9 @@ def new_volume(request: VolumeRequest) -> CreatedVolume:
         f"{request.name}-attachment",
         droplet_id=pulumi.Output.from_input(request.instance_id).apply(int),
         volume_id=volume.id,
-        opts=pulumi.ResourceOptions(parent=request.parent),
+        # A new droplet gets the volume only after the old one let go of it (a volume attaches to
+        # one droplet at a time).
+        opts=pulumi.ResourceOptions(parent=request.parent, delete_before_replace=True),
     )
     return CreatedVolume(
         volume=volume, attachment=attachment, volume_key=pulumi.Output.from_input(request.volume_name)

@@ -47,6 +47,8 @@ def new_volume(request: VolumeRequest) -> CreatedVolume:
         instance=request.instance_id,
         zone=request.zone,
         device_name=DATA_DEVICE_NAME,
-        opts=pulumi.ResourceOptions(parent=request.parent),
+        # A new machine gets the disk only after the old one let go of it (a read-write disk
+        # attaches to one instance at a time).
+        opts=pulumi.ResourceOptions(parent=request.parent, delete_before_replace=True),
     )
     return CreatedVolume(volume=disk, attachment=attachment, volume_key=pulumi.Output.from_input(DATA_DEVICE_NAME))

@@ -158,7 +158,10 @@ def test_attachment_links_volume_and_instance_and_cloud_config_names_the_volume(
         inst = one(aws_run, INSTANCE, f"storage-{i}-vm-instance")
         vol = one(aws_run, VOLUME, f"storage-{i}-data-volume")
         att = one(aws_run, ATTACHMENT, f"storage-{i}-data-attachment")
-        assert att.inputs == {"deviceName": "/dev/sdf", "volumeId": vol.id, "instanceId": inst.id}
+        assert att.inputs == {
+            "deviceName": "/dev/sdf", "volumeId": vol.id, "instanceId": inst.id, "stopInstanceBeforeDetaching": True,
+        }
+        assert att.delete_before_replace is True
         assert inst.urn in att.dependencies and vol.urn in att.dependencies
         user_data = inst.inputs["userData"]
         assert user_data.startswith("#cloud-config\n")
