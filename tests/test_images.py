@@ -1,0 +1,55 @@
+"""Every image the stacks run names an explicit tag or digest, never ``latest`` or none at all:
+a floating tag changes a running cluster under a redeploy, and is not what was tested."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rancher_stacks.config import DatabaseWorkload, GameWorkload, LoadBalancerWorkload, StorageWorkload
+from tools.plan import plan_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+PINNED = re.compile(
+    r"^[a-z0-9][a-z0-9./_-]*((:(?!latest(@|$))[A-Za-z0-9._-]+)(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$"
+)
+
+
+def test_the_pattern_tells_pinned_from_floating() -> None:
+    assert PINNED.match("mongo:7.0") and PINNED.match("gluster/gluster-centos:gluster4u0_centos7")
+    assert PINNED.match("haproxy@sha256:" + "a" * 64) and PINNED.match("r.example/app:1a2b@sha256:" + "b" * 64)
+    for floating in ("mongo", "mongo:latest", "gluster/gluster-centos:latest", "registry.example/x",
+                     "x:latest@sha256:" + "c" * 64):
+        assert not PINNED.match(floating), floating
+
+
+def config_defaults() -> list[str]:
+    return [
+        StorageWorkload.model_fields["image"].default,
+        GameWorkload.model_fields["node_image"].default,
+        DatabaseWorkload.model_fields["image"].default,
+        LoadBalancerWorkload.model_fields["image"].default,
+    ]
+
+
+def dockerfile_bases() -> list[str]:
+    bases = []
+    for dockerfile in sorted((ROOT / "apps").glob("*/Dockerfile")):
+        text = dockerfile.read_text()
+        args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+        for image in re.findall(r"^FROM\s+(\S+)", text, re.M):
+            bases.append(re.sub(r"\$\{(\w+)\}", lambda m, args=args: args.get(m.group(1), m.group(0)), image))
+    assert bases
+    return bases
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
+    plan = plan_stack(ROOT / f"Pulumi.{stack}.yaml")
+    images = [r["inputs"]["name"] for r in plan["resources"] if r["type"] == "docker:index/remoteImage:RemoteImage"]
+    images += [r["inputs"]["build"]["args"]["NODE_IMAGE"] for r in plan["resources"]
+               if r["type"] == "docker:index/image:Image" and "NODE_IMAGE" in r["inputs"]["build"].get("args", {})]
+    assert images
+    assert [i for i in images + config_defaults() + dockerfile_bases() if not PINNED.match(i)] == []
