@@ -1,9 +1,12 @@
 """``DockerHost``: the handle the workload layer gets for one Docker daemon.
 
-Pulumi reaches a RancherOS host's daemon over SSH (``ssh://rancher@<ip>``), never over TCP:
-port 22 is the only management port, open to the admin CIDRs only, and no daemon certificates
-have to be generated, rotated or kept. The SSH key must be loadable by the machine running
-``pulumi up`` (ssh-agent), because both the docker provider and the ``command`` provider use it.
+Pulumi reaches a RancherOS-family host's daemon over SSH (``ssh://rancher@<ip>``), never over
+TCP: port 22 is the only management port, open to the admin CIDRs only, and no daemon
+certificates have to be generated, rotated or kept. The login key comes from ssh-agent, or from
+``sshPrivateKey`` (handed to pulumi-command as a string and to the docker provider's ``ssh`` as a
+0600 file); both clients are pinned to the host key read once after first boot (``render_ssh``).
+Stateful directories on the data volume are bound so that nothing starts on the root disk when
+the volume is missing (``data_binds``).
 
 For the ``local`` stack the handle points at the local daemon's socket and bootstrap commands
 run on the local machine instead of over SSH.
