@@ -67,6 +67,21 @@ def _aws_instance(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     }
 
 
+def _aws_eip(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    rid = aws_id("eipalloc", name)
+    return rid, {"allocationId": rid, "publicIp": public_ip(name), "domain": inputs.get("domain", "vpc")}
+
+
+def _aws_eip_association(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    return aws_id("eipassoc", name), {"associationId": aws_id("eipassoc", name)}
+
+
+def _gcp_address(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    rid, out = _gcp_self_link("addresses", name, inputs)
+    out.update({"address": public_ip(name), "addressType": inputs.get("addressType", "EXTERNAL")})
+    return rid, out
+
+
 def _aws_sg(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     rid = aws_id("sg", name)
     return rid, {"arn": _arn("ec2", "security-group", rid), "ownerId": AWS_ACCOUNT}
@@ -103,7 +118,7 @@ def _gcp_self_link(kind: str, name: str, inputs: Outputs) -> tuple[str, Outputs]
     project = inputs.get("project", "mock-project")
     if "zone" in inputs:
         scope = f"zones/{inputs['zone']}"
-    elif kind == "subnetworks":
+    elif kind in ("subnetworks", "addresses"):
         scope = f"regions/{inputs.get('region', 'us-central1')}"
     else:
         scope = "global"
@@ -122,7 +137,8 @@ def _gcp_instance(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     for nic in inputs.get("networkInterfaces") or [{}]:
         nic = dict(nic)
         nic["networkIp"] = private_ip(name)
-        access = [dict(a, natIp=public_ip(name)) for a in nic.get("accessConfigs") or []]
+        # A static address's IP when the access config names one, else an ephemeral one.
+        access = [dict(a, natIp=a.get("natIp") or public_ip(name)) for a in nic.get("accessConfigs") or []]
         if access:
             nic["accessConfigs"] = access
         nics.append(nic)
@@ -269,6 +285,9 @@ def _command(name: str, inputs: Outputs) -> tuple[str, Outputs]:
 
 RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "aws:ec2/instance:Instance": _aws_instance,
+    "aws:ec2/eip:Eip": _aws_eip,
+    "aws:ec2/eipAssociation:EipAssociation": _aws_eip_association,
+    "gcp:compute/address:Address": _gcp_address,
     "aws:ec2/securityGroup:SecurityGroup": _aws_sg,
     "aws:ec2/keyPair:KeyPair": _aws_key_pair,
     "aws:ebs/volume:Volume": _aws_volume,

@@ -38,6 +38,13 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
         "ipv6Addresses", "securityGroups", "region",
     ),
     "aws:ec2/keyPair:KeyPair": ("keyName", "keyNamePrefix", "publicKey", "region"),
+    # ec2_eip.go: address, customer_owned_ipv4_pool, domain, network_border_group, public_ipv4_pool
+    "aws:ec2/eip:Eip": ("address", "customerOwnedIpv4Pool", "domain", "networkBorderGroup", "publicIpv4Pool", "region"),
+    # ec2_eip_association.go: every argument is ForceNew
+    "aws:ec2/eipAssociation:EipAssociation": (
+        "allocationId", "allowReassociation", "instanceId", "networkInterfaceId", "privateIpAddress", "publicIp",
+        "region",
+    ),
     "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId", "region"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId", "region"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("securityGroupId", "region"),
@@ -56,6 +63,11 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
         "sourceDisk", "sourceImage", "sourceSnapshot",
     ),
     "gcp:compute/firewall:Firewall": ("name", "direction", "project"),
+    # resource_compute_address.go: every field but labels is ForceNew
+    "gcp:compute/address:Address": (
+        "name", "address", "addressType", "description", "network", "networkTier", "prefixLength", "purpose",
+        "region", "subnetwork", "ipVersion", "ipv6EndpointType", "project",
+    ),
     "gcp:compute/network:Network": ("name", "autoCreateSubnetworks", "description", "project"),
     "gcp:compute/subnetwork:Subnetwork": ("name", "network", "region", "project", "description"),
     "digitalocean:index/volume:Volume": (

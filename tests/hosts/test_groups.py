@@ -64,7 +64,7 @@ def test_a_peer_built_later_is_still_a_dependency_of_the_rules_that_admit_it() -
     plan = plan_of([storage("game"), GAME])
     by_name = {r["name"]: r for r in plan["resources"]}
     game_sg = next(r["urn"] for r in plan["resources"] if r["name"] == "game-fw-sg")
-    game_vm = next(r["urn"] for r in plan["resources"] if r["name"] == "game-0-vm-instance")
+    game_vm = next(r["urn"] for r in plan["resources"] if r["name"] == "game-0-vm-ip-association")
     assert game_sg in by_name["storage-fw-gluster-game-tcp24007-sg"]["dependencies"]
     assert game_vm in by_name["storage-fw-gluster-game-tcp24007-host0"]["dependencies"]
 

@@ -118,7 +118,7 @@ def test_peer_groups_carry_the_native_handles_and_counts(stack_run: ProgramRun) 
 def test_cross_cloud_sources_are_the_peer_public_ips(stack_run: ProgramRun) -> None:
     from tools.mock_outputs import public_ip
 
-    gce = sorted(f"{public_ip(r.name)}/32" for r in stack_run.by_type("gcp:compute/instance:Instance"))
+    gce = sorted(f"{public_ip(r.name)}/32" for r in stack_run.by_type("gcp:compute/address:Address"))
     from_db = [r for r in stack_run.by_type(SG_RULE) if r.name.startswith("storage-fw-gluster-database-")]
     assert len(from_db) == 2 * 3  # two port ranges x three Mongo members, no SG reference
     assert all("referencedSecurityGroupId" not in r.inputs for r in from_db)

@@ -106,6 +106,22 @@ def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
     assert str(ROOT) not in dumps(plans[stack])
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_aws_and_gcp_hosts_keep_their_addresses_across_restarts(plans, stack):
+    """Member addresses are baked into certificates, replica-set config and /32 firewall rules; an
+    ephemeral public IP changes at every stop/start on AWS and GCP. (A droplet's IP stays with the
+    droplet, and a DigitalOcean reserved IP would not be the source of its outbound traffic.)"""
+    plan = plans[stack]
+    by_urn = {r["urn"]: r for r in plan["resources"]}
+    instances = of_type(plan, "aws:ec2/instance:Instance")
+    associated = {by_urn[d]["name"] for a in of_type(plan, "aws:ec2/eipAssociation:EipAssociation")
+                  for d in a["dependencies"] if by_urn[d]["type"] == "aws:ec2/instance:Instance"}
+    assert instances and associated == {i["name"] for i in instances}
+    gce = of_type(plan, "gcp:compute/instance:Instance")
+    assert len(of_type(plan, "gcp:compute/address:Address")) == len(gce) > 0
+    assert all(i["inputs"]["networkInterfaces"][0]["accessConfigs"][0].get("natIp") for i in gce)
+
+
 ATTACHMENTS = ("aws:ec2/volumeAttachment:VolumeAttachment", "gcp:compute/attachedDisk:AttachedDisk",
                "digitalocean:index/volumeAttachment:VolumeAttachment")
 

@@ -105,7 +105,19 @@ class AwsRancherOSHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.instance_id = self.instance.id
-        self.public_ip = self.instance.public_ip
+        # A static address: an instance's public IP changes at every stop/start, and this one is
+        # baked into peers' firewall rules, certificates and member lists. Pulumi reaches the
+        # host at it, so anything that uses the address waits for the association.
+        self.address = aws.ec2.Eip(
+            f"{name}-ip", domain="vpc", tags=tags, opts=pulumi.ResourceOptions(parent=self)
+        )
+        self.association = aws.ec2.EipAssociation(
+            f"{name}-ip-association",
+            instance_id=self.instance.id,
+            allocation_id=self.address.allocation_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.public_ip = pulumi.Output.all(self.address.public_ip, self.association.id).apply(lambda v: v[0])
         self.private_ip = self.instance.private_ip
         self.register_outputs(
             {"instanceId": self.instance_id, "publicIp": self.public_ip, "privateIp": self.private_ip}

@@ -65,6 +65,16 @@ class GcpRancherOSHost(pulumi.ComponentResource):
             opts,
         )
         self.domain = FailureDomain("gcp", args.region, args.zone)
+        # A static external address: an ephemeral one changes when the instance stops (a machine
+        # type change with allow_stopping_for_update), and this one is baked into peers' firewall
+        # rules, member certificates and the replica-set config.
+        self.address = gcp.compute.Address(
+            f"{name}-ip",
+            region=args.region,
+            address_type="EXTERNAL",
+            description=f"rancher-stacks host {args.hostname}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.instance = gcp.compute.Instance(
             f"{name}-instance",
             zone=args.zone,
@@ -79,7 +89,7 @@ class GcpRancherOSHost(pulumi.ComponentResource):
                 gcp.compute.InstanceNetworkInterfaceArgs(
                     network=args.network,
                     subnetwork=args.subnetwork,
-                    access_configs=[gcp.compute.InstanceNetworkInterfaceAccessConfigArgs()],
+                    access_configs=[gcp.compute.InstanceNetworkInterfaceAccessConfigArgs(nat_ip=self.address.address)],
                 )
             ],
             metadata={"user-data": args.user_data, "block-project-ssh-keys": "true"},

@@ -82,6 +82,8 @@ def test_resource_counts_of_a_two_host_group(aws_run: ProgramRun) -> None:
         SG_RULE: 2 + 2 * 3,  # ssh v4+v6; gluster 2 ranges x (self SG + 2 host IPs)
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
         INSTANCE: 2,
+        "aws:ec2/eip:Eip": 2,  # static addresses: stop/start keeps them
+        "aws:ec2/eipAssociation:EipAssociation": 2,
         VOLUME: 2,
         ATTACHMENT: 2,
         "pulumi:providers:docker": 2,
@@ -197,14 +199,17 @@ def test_ssh_only_from_admin_cidrs_and_nothing_admin_open_to_the_world(aws_run: 
 def test_self_rules_reference_the_group_sg_and_the_instances_ips(aws_run: ProgramRun) -> None:
     (sg,) = aws_run.by_type("aws:ec2/securityGroup:SecurityGroup")
     instances = aws_run.by_type(INSTANCE)
-    expected = sorted(f"{public_ip(inst.name)}/32" for inst in instances)
+    # Each host's static address (an Elastic IP), not the instance's changing public IP.
+    expected = sorted(f"{public_ip(inst.name.replace('-instance', '-ip'))}/32" for inst in instances)
     gluster = [r for r in aws_run.by_type(SG_RULE) if "-gluster-" in r.name]
     assert {r.inputs.get("referencedSecurityGroupId") for r in gluster} - {None} == {sg.id}
     for first in (24007, 49152):
         host_rules = [r for r in gluster if "cidrIpv4" in r.inputs and r.inputs["fromPort"] == first]
         assert sorted(r.inputs["cidrIpv4"] for r in host_rules) == expected
-        for rule in host_rules:  # created after the instances: SG -> instances -> rules, no cycle
-            assert all(inst.urn in rule.dependencies for inst in instances)
+        associations = aws_run.by_type("aws:ec2/eipAssociation:EipAssociation")
+        assert all(any(inst.urn in a.dependencies for a in associations) for inst in instances)
+        for rule in host_rules:  # after the addresses reach the instances: SG -> instances -> rules
+            assert all(a.urn in rule.dependencies for a in associations)
     assert all(sg.urn in inst.dependencies for inst in instances) and not sg.dependencies
 
 

@@ -71,6 +71,7 @@ def test_resource_counts_of_a_two_host_group(gcp_run: ProgramRun) -> None:
         "pulumi:providers:gcp": 1,
         "gcp:compute/image:Image": 1,
         "gcp:compute/network:Network": 1,
+        "gcp:compute/address:Address": 2,  # static addresses for the members
         "gcp:compute/subnetwork:Subnetwork": 1,
         GCP_FW: 2 + 2,  # ssh v4 + v6; mongodb from self; mongodb from the DigitalOcean group
         INSTANCE: 2,
@@ -114,7 +115,12 @@ def test_instances_image_metadata_tag_public_ip_and_zone_spread(gcp_run: Program
         assert x["bootDisk"]["initializeParams"]["image"] == f"https://www.googleapis.com/compute/v1/{image.id}"
         assert x["bootDisk"]["initializeParams"]["size"] == 20
         assert x["tags"] == ["rs-test-database"]
-        assert x["networkInterfaces"] == [{"network": NETWORK, "subnetwork": SUBNET, "accessConfigs": [{}]}]
+        address = one(gcp_run, "gcp:compute/address:Address", inst.name.replace("-instance", "-ip"))
+        assert address.inputs["addressType"] == "EXTERNAL" and address.inputs["region"] == "us-central1"
+        nat = public_ip(address.name)  # a static address: a stop (machine type change) keeps it
+        assert x["networkInterfaces"] == [
+            {"network": NETWORK, "subnetwork": SUBNET, "accessConfigs": [{"natIp": nat}]}
+        ]
         assert x["metadata"]["block-project-ssh-keys"] == "true"
         doc = yaml.safe_load(x["metadata"]["user-data"])
         assert x["metadata"]["user-data"].startswith("#cloud-config\n")
@@ -154,7 +160,7 @@ def test_self_rule_uses_tag_and_own_ips(gcp_run: ProgramRun) -> None:
     instances = gcp_run.by_type(INSTANCE)
     fw = one(gcp_run, GCP_FW, "database-fw-mongodb-self")
     assert fw.inputs["sourceTags"] == ["rs-test-database"]
-    assert sorted(fw.inputs["sourceRanges"]) == sorted(f"{public_ip(i.name)}/32" for i in instances)
+    assert sorted(fw.inputs["sourceRanges"]) == sorted(f"{public_ip(i.name.replace('-instance', '-ip'))}/32" for i in instances)
 
 
 def test_ssh_only_from_admin_cidrs_and_nothing_admin_open_to_the_world(gcp_run: ProgramRun) -> None:
