@@ -369,11 +369,11 @@ class StackConfig(_Model):
             )
         if os.runs_glibc_234:
             return
-        images = [("workloads", "storage", "image"), ("workloads", "game", "nodeImage"),
-                  ("workloads", "database", "image"), ("workloads", "loadBalancer", "image")]
-        for loc in images:
-            workload = getattr(self.workloads, _snake(loc[1]))
-            image = getattr(workload, _snake(loc[2]), None) if workload is not None else None
+        images = [("storage", "image"), ("game", "node_image"), ("database", "image"), ("load_balancer", "image")]
+        for field_name, attribute in images:
+            loc = ("workloads", to_camel(field_name), to_camel(attribute))
+            workload = getattr(self.workloads, field_name)
+            image = getattr(workload, attribute, None) if workload is not None else None
             reason = glibc_234_reason(image) if isinstance(image, str) else None
             if workload is not None and workload.cloud != "local" and reason:
                 raise _KeyedError(
@@ -397,10 +397,6 @@ class StackConfig(_Model):
             for name in Workloads.model_fields
             if (value := getattr(self.workloads, name)) is not None
         ]
-
-
-def _snake(camel: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in camel)
 
 
 class _KeyedError(ValueError):

@@ -71,13 +71,7 @@ def make_cloud_bases(cfg: StackConfig, ssh: SshSettings) -> dict[str, CloudBase]
     Clouds configured under ``clouds`` but used by no workload get nothing, so an idle cloud
     costs no provider, image or key.
     """
-    access = host_access(cfg, ssh)
-    bases: dict[str, CloudBase] = {}
-    for cloud in clouds_in_use(cfg):
-        settings = getattr(cfg.clouds, cloud)
-        if settings is not None:
-            bases[cloud] = base_factory(cloud)(cloud, settings, access)
-    return bases
+    return {cloud: make_cloud_base(cfg, cloud, ssh) for cloud in clouds_in_use(cfg)}
 
 
 def make_image_registry(

@@ -120,11 +120,7 @@ class Firewall(pulumi.ComponentResource):
         resolve_own_handle: Callable[[pulumi.Output[str]], None]
         own_handle, resolve_own_handle = pulumi.deferred_output()
         self._own_handle = own_handle
-        try:
-            resolved = [self._resolve_rule(rule) for rule in rules]
-        except BaseException:
-            resolve_own_handle(pulumi.Output.from_input(""))
-            raise
+        resolved = [self._resolve_rule(rule) for rule in rules]
         rendered = base.render_firewall(
             FirewallRequest(name=name, target=args.target, rules=resolved, parent=self)
         )

@@ -61,10 +61,14 @@ class GroupDecl:
     ingress: Callable[[Peers], list[Rule]] = no_ingress
 
 
+Resolver = Callable[[pulumi.Output[Any]], None]
+
+
 @dataclass
 class _Pending:
     peer: PeerGroup
-    resolvers: list[Callable[[pulumi.Output[Any]], None]]
+    # What resolves the peer's deferred outputs: "public", "private", and "handle" on a VM cloud.
+    resolvers: dict[str, Resolver]
 
 
 class HostGroups:
@@ -113,7 +117,7 @@ class HostGroups:
         except BaseException as exc:
             # A deferred output nobody resolves would keep its consumers waiting forever.
             for promise in pending.values():
-                for resolve in promise.resolvers:
+                for resolve in promise.resolvers.values():
                     resolve(failed_output(exc))
             raise
         return built
@@ -122,15 +126,12 @@ class HostGroups:
         base = self._bases[decl.cloud]
         public_ips: pulumi.Output[list[str]]
         private_ips: pulumi.Output[list[str]]
-        resolve: Callable[[pulumi.Output[Any]], None]
-        public_ips, resolve = pulumi.deferred_output()
-        resolvers = [resolve]
-        private_ips, resolve = pulumi.deferred_output()
-        resolvers.append(resolve)
+        resolvers: dict[str, Resolver] = {}
+        public_ips, resolvers["public"] = pulumi.deferred_output()
+        private_ips, resolvers["private"] = pulumi.deferred_output()
         handle: Optional[pulumi.Output[str]] = None
         if base.has_vms:
-            handle, resolve = pulumi.deferred_output()
-            resolvers.append(resolve)
+            handle, resolvers["handle"] = pulumi.deferred_output()
         peer = PeerGroup(
             name=decl.name,
             cloud=decl.cloud,
@@ -145,8 +146,10 @@ class HostGroups:
     @staticmethod
     def _keep(promise: _Pending, group: HostGroup) -> None:
         """Resolve the promised peer with what the group really built."""
-        values: list[pulumi.Input[Any]] = [group.public_ips, group.private_ips]
-        if len(promise.resolvers) == 3:
-            values.append(group.peer.handle if group.peer.handle is not None else "")
-        for resolve, value in zip(promise.resolvers, values, strict=True):
-            resolve(pulumi.Output.from_input(value))
+        built: dict[str, pulumi.Input[Any]] = {
+            "public": group.public_ips,
+            "private": group.private_ips,
+            "handle": group.peer.handle if group.peer.handle is not None else "",
+        }
+        for key, resolve in promise.resolvers.items():
+            resolve(pulumi.Output.from_input(built[key]))

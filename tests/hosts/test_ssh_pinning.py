@@ -76,7 +76,7 @@ def test_the_keyscan_script_reads_the_hosts_real_key(sshd: Sshd, validator) -> N
     assert parse_host_key(out.stdout) == expected
 
 
-def ssh_with_provider_options(sshd: Sshd, home: Path, host_key: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def ssh_with_provider_options(sshd: Sshd, home: Path, host_key: str) -> subprocess.CompletedProcess[str]:
     """``ssh`` with the docker provider's options, as the provider runs it (home redirected)."""
     known = write_private(ssh_path("p", "s", "known_hosts", "h0"), known_hosts_line("127.0.0.1", host_key, sshd.port))
     identity = write_private(ssh_path("p", "s", "id"), (sshd.root / "client").read_text())
@@ -95,13 +95,13 @@ def test_the_pinned_key_lets_the_provider_in_and_a_different_key_does_not(
     validator("ssh", "openssh-client")
     monkeypatch.setenv(HOME_ENV, str(tmp_path))
     real = " ".join(sshd.host_key.read_text().split()[:2])
-    ok = ssh_with_provider_options(sshd, tmp_path, real, tmp_path)
+    ok = ssh_with_provider_options(sshd, tmp_path, real)
     assert ok.returncode == 0 and ok.stdout.strip() == "reached", ok.stderr
     assert oct((tmp_path / ".rancher-stacks/p/s/id").stat().st_mode & 0o777) == "0o600"
 
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "impostor")], check=True)
     impostor = " ".join((tmp_path / "impostor.pub").read_text().split()[:2])
-    refused = ssh_with_provider_options(sshd, tmp_path, impostor, tmp_path)
+    refused = ssh_with_provider_options(sshd, tmp_path, impostor)
     assert refused.returncode != 0 and "REMOTE HOST IDENTIFICATION HAS CHANGED" in refused.stderr
 
 
