@@ -297,8 +297,23 @@ class VmCloud:
         return disk
 
 
-def zones_round_robin(zones: Sequence[str], count: int) -> list[str]:
-    """``count`` zones taken round-robin from ``zones`` (host i goes to zone i mod n)."""
-    if not zones:
+def assign_zones(zones: Sequence[str], count: int) -> list[str]:
+    """The zones of a group's hosts ``0..count-1``: host ``i`` goes to ``sorted(set(zones))[i % n]``.
+
+    A host's zone follows from its ordinal (the key in its name, ``<group>-<i>``) and the *set*
+    of zones, never from where a zone sits in the configured list:
+
+    * reordering or repeating entries of ``zones`` moves no host;
+    * adding hosts never moves an existing one, and removing the last ones moves none;
+    * hosts spread evenly (zone counts differ by at most one), so replicas that fit are in
+      distinct zones.
+
+    For a list given in sorted order (as every shipped stack's is) this is the round-robin the
+    stacks were first deployed with, so adopting it moves nothing. Adding or removing a zone can
+    move hosts (that is how they spread over it); a moved host is a new machine with a new, empty
+    data volume in the new zone, and the plan diff flags both before a pull request can merge.
+    """
+    ordered = sorted(set(zones))
+    if not ordered:
         raise ValueError("a cloud base needs at least one zone")
-    return [zones[i % len(zones)] for i in range(count)]
+    return [ordered[i % len(ordered)] for i in range(count)]

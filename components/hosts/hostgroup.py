@@ -3,8 +3,8 @@
 On a VM cloud the group creates, in this order:
 
 1. its ``Firewall`` (the security group / network tag / DigitalOcean tag hosts launch with);
-2. per host ``i`` (zone ``zones[i % len(zones)]``): a ``DataVolume`` when requested, the
-   RancherOS VM whose cloud-config mounts that volume at ``data_dir``, the volume attachment, and
+2. per host ``i`` (zone from its ordinal and the set of zones, ``assign_zones``): a
+   ``DataVolume`` when requested, the RancherOS VM whose cloud-config mounts that volume at ``data_dir``, the volume attachment, and
    a ``DockerHost`` that depends on the VM and the attachment and waits until the data directory
    is really a mount point;
 3. the firewall rules that list the group's own public IPs (fed through a deferred output, so the
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, cast
 
 import pulumi
 
-from ..clouds.base import CloudBase, HostSpec, RancherOSHost, SshSettings, zones_round_robin
+from ..clouds.base import CloudBase, HostSpec, RancherOSHost, SshSettings, assign_zones
 from ..clouds.disk import DEFAULT_MOUNT_POINT
 from ..naming import sanitized_name, type_token
 from ..net.peer import PeerGroup
@@ -94,7 +94,7 @@ class HostGroup(pulumi.ComponentResource):
         if args.data_volume_gb is not None and args.data_volume_gb < 1:
             raise ValueError(f"host group {name}: dataVolumeGb must be at least 1; got {args.data_volume_gb}")
         size = args.size or base.default_size
-        zones = zones_round_robin(base.zones, args.count)
+        zones = assign_zones(base.zones, args.count)
         super().__init__(
             type_token("HostGroup"),
             name,

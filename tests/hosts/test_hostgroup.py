@@ -16,7 +16,7 @@ from host_runs import (
     world_exposures,
 )
 
-from rancher_stacks.clouds.base import zones_round_robin
+from rancher_stacks.clouds.base import assign_zones
 from rancher_stacks.clouds.registry import clouds_in_use, make_cloud_bases
 from rancher_stacks.config import ConfigError, parse_stack_config
 from rancher_stacks.hosts.dockerhost import SshSettings
@@ -88,7 +88,7 @@ def test_every_cloud_resource_uses_its_bases_explicit_provider(stack_run: Progra
     assert_parents_reach_components(stack_run)
 
 
-def test_zones_round_robin_and_group_props(stack_run: ProgramRun) -> None:
+def test_zones_spread_by_ordinal_and_group_props(stack_run: ProgramRun) -> None:
     groups = {r.name: r for r in stack_run.by_type("rancher-stacks:index:HostGroup")}
     assert sorted(groups) == ["database", "storage", "webapp"]
     storage = SEEN["groups"]["storage"]
@@ -178,9 +178,18 @@ def test_count_must_be_positive() -> None:
 
 
 def test_helpers() -> None:
-    assert zones_round_robin(["a", "b"], 5) == ["a", "b", "a", "b", "a"]
+    assert assign_zones(["a", "b"], 5) == ["a", "b", "a", "b", "a"]
+    # Only the set of zones counts: order and repeats move no host.
+    assert assign_zones(["b", "a", "b"], 5) == assign_zones(["a", "b"], 5)
+    # More hosts never move the first ones; spread stays even.
+    for zones in (["x"], ["c", "a", "b"], ["d", "a", "c", "b"]):
+        for count in range(1, 9):
+            placed = assign_zones(zones, count)
+            assert placed == assign_zones(zones, count + 3)[:count]
+            loads = [placed.count(z) for z in set(zones)]
+            assert max(loads) - min(loads) <= 1
     with pytest.raises(ValueError):
-        zones_round_robin([], 1)
+        assign_zones([], 1)
     assert sanitized_name("rs", "Dev.Stack", "web_app") == "rs-dev-stack-web-app"
     assert sanitized_name("9lives") == "rs-9lives"
     assert len(sanitized_name("x" * 100)) == 63

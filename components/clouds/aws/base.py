@@ -51,7 +51,7 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
             {
                 "cloud": "aws",
                 "region": s.region,
-                "zones": list(s.zones),
+                "zones": sorted(set(s.zones)),
                 "instanceType": s.instance_type,
                 "amiPinned": s.ami_id is not None,
                 "hostOs": args.access.os.name,
@@ -67,7 +67,7 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
         self.settings = s
         self.access = args.access
         self.region = s.region
-        self.zones = list(s.zones)
+        self.zones = sorted(set(s.zones))  # only the set counts (assign_zones)
         self.default_size = s.instance_type
 
         self.provider = aws.Provider(

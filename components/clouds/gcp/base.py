@@ -61,7 +61,7 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
                 "cloud": "gcp",
                 "project": s.project,
                 "region": s.region,
-                "zones": list(s.zones),
+                "zones": sorted(set(s.zones)),
                 "machineType": s.machine_type,
                 "subnetCidr": s.subnet_cidr,
                 "imageUrl": image_url,
@@ -77,7 +77,7 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
         self.settings = s
         self.access = args.access
         self.region = s.region
-        self.zones = list(s.zones)
+        self.zones = sorted(set(s.zones))  # only the set counts (assign_zones)
         self.default_size = s.machine_type
 
         self.provider = gcp.Provider(
