@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.replacements import HOSTS, MISSING, STATEFUL, classified, replacing
+from tools.replacements import HOSTS, MISSING, STATEFUL, classified, input_may_replace, replacing
 
-_FIELDS = ("parent", "provider", "protect", "retainOnDelete", "deleteBeforeReplace", "dependencies")
-_DEFAULTS: dict[str, Any] = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False}
+_FIELDS = ("parent", "provider", "protect", "retainOnDelete", "deleteBeforeReplace", "dependencies", "ignoreChanges")
+_DEFAULTS: dict[str, Any] = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False,
+                             "ignoreChanges": []}
+
+
+def ignored(path: str, ignore_changes: list[str]) -> bool:
+    """Whether the engine leaves ``path`` alone: it is, or lies under, an ``ignoreChanges`` entry."""
+    return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in ignore_changes)
 
 
 @dataclass
@@ -22,7 +28,10 @@ class PlanDiff:
     replaced: dict[str, list[str]] = field(default_factory=dict)
     # Hosts and stateful resources that depend on a replaced resource: its new outputs (a new key
     # pair's name, a new image's id) reach their inputs, which a credential-free plan cannot see.
+    # Only inputs whose change would replace them count, and only those not in ignoreChanges.
     cascades: list[tuple[dict[str, Any], list[str]]] = field(default_factory=list)
+    # urn -> changed input paths the engine will not apply (ignoreChanges)
+    ignored: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -90,16 +99,39 @@ def diff_plans(base: dict[str, Any], head: dict[str, Any]) -> PlanDiff:
         ]
         if changes:
             d.changed.append((h, changes))
-            forcing = replacing(h["type"], [c for c in changes if not c[0].startswith("(")])
+            skip = h.get("ignoreChanges", [])
+            applied = [c for c in changes if not c[0].startswith("(") and not ignored(c[0], skip)]
+            left_alone = [c[0] for c in changes if not c[0].startswith("(") and ignored(c[0], skip)]
+            if left_alone:
+                d.ignored[urn] = left_alone
+            forcing = replacing(h["type"], applied)
             if forcing:
                 d.replaced[urn] = forcing
     for urn, r in sorted(after.items()):
         if r["type"] in STATEFUL | HOSTS and urn not in d.replaced:
-            causes = [after[u]["name"] for u in r.get("dependencies", []) if u in d.replaced]
+            causes = _cascade_causes(r, after, d.replaced)
             if causes:
                 d.cascades.append((r, causes))
     d.outputs = property_changes(base.get("outputs", {}), head.get("outputs", {}))
     return d
+
+
+def _cascade_causes(r: dict[str, Any], after: dict[str, dict[str, Any]], replaced: dict[str, list[str]]) -> list[str]:
+    """The replaced resources whose new outputs would replace ``r`` (``name (input)``).
+
+    With property dependencies, only an input that forces a replacement and is not ignored
+    counts; a plan without them (written by an older version) falls back to all dependencies.
+    """
+    per_input = r.get("propertyDependencies")
+    if per_input is None:
+        return [after[u]["name"] for u in r.get("dependencies", []) if u in replaced]
+    skip = r.get("ignoreChanges", [])
+    causes = []
+    for key, urns in sorted(per_input.items()):
+        if not input_may_replace(r["type"], key, skip):
+            continue
+        causes += [f"{after[u]['name']} ({key})" for u in urns if u in replaced]
+    return causes
 
 
 def _cell(value: Any) -> str:
@@ -108,6 +140,12 @@ def _cell(value: Any) -> str:
     text = repr(value) if not isinstance(value, str) else value
     text = text.replace("|", "\\|").replace("\n", "⏎")
     return f"`{text[:117] + '...' if len(text) > 120 else text}`"
+
+
+def _note(path: str, forcing: set[str], left_alone: set[str]) -> str:
+    if path in forcing:
+        return " (replaces)"
+    return " (ignored: ignoreChanges)" if path in left_alone else ""
 
 
 def render_markdown(d: PlanDiff, title: str = "Plan diff") -> str:
@@ -130,10 +168,10 @@ def render_markdown(d: PlanDiff, title: str = "Plan diff") -> str:
         lines += ["", "#### Changed"]
         for r, changes in d.changed:
             forcing = set(d.replaced.get(r["urn"], ()))
+            left_alone = set(d.ignored.get(r["urn"], ()))
             lines += ["", f"`{r['type']}` **{r['name']}**: {d.kind(r)}", "", "| Property | Base | Head |",
                       "|---|---|---|"]
-            lines += [f"| `{p}`{' (replaces)' if p in forcing else ''} | {_cell(b)} | {_cell(h)} |"
-                      for p, b, h in changes]
+            lines += [f"| `{p}`{_note(p, forcing, left_alone)} | {_cell(b)} | {_cell(h)} |" for p, b, h in changes]
     if d.outputs:
         lines += ["", "#### Outputs", "", "| Output | Base | Head |", "|---|---|---|"]
         lines += [f"| `{p}` | {_cell(b)} | {_cell(h)} |" for p, b, h in d.outputs]

@@ -52,6 +52,10 @@ class Registration:
     inputs: dict[str, Any]
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Input paths the engine leaves alone after creation (``ignore_changes``, camelCase paths).
+    ignore_changes: list[str] = field(default_factory=list)
+    # Input name -> the resources whose outputs flow into that input (sorted URNs).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def provider_urn(self) -> str:
@@ -105,6 +109,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _paths_holding(value: Any, needles: set[str], path: str) -> list[str]:
+    """The dotted paths under ``path`` whose leaf value is one of ``needles`` (or contains one)."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _paths_holding(v, needles, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _paths_holding(v, needles, f"{path}[{i}]")]
+    if isinstance(value, str) and any(n in value for n in needles):
+        return [path]
+    return []
+
+
 class PlanMocks(pulumi.runtime.Mocks):
     """Realistic outputs per resource type and invoke token (see ``tools.mock_outputs``)."""
 
@@ -126,6 +141,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        # urn -> the string values a resource's outputs add to its inputs (ids, names, links)
+        self.computed: dict[str, set[str]] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """Register like ``MockMonitor`` does, but record the request and keep secrets secret.
@@ -152,8 +169,12 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             k: rpc.wrap_rpc_secret(v) if k in secret_outputs or rpc.is_rpc_secret(inputs.get(k)) else v
             for k, v in state.items()
         }
+        self.computed[urn] = {id_ or ""} | {
+            v for k, v in state.items() if isinstance(v, str) and inputs.get(k) != v
+        } - {""}
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_ or "", state)
+        plain_inputs = _plain(scrub(dict(inputs)))
         self.registrations.append(
             Registration(
                 urn=urn,
@@ -166,11 +187,30 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
-                inputs=_plain(scrub(dict(inputs))),
+                inputs=plain_inputs,
                 id=id_ or "",
+                ignore_changes=sorted(request.ignoreChanges),
+                property_dependencies=self._property_dependencies(request, plain_inputs),
             )
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+    def _property_dependencies(self, request: Any, inputs: dict[str, Any]) -> dict[str, list[str]]:
+        """Input path -> the resources whose outputs flow into it.
+
+        The engine says which top-level input takes outputs of which resources. Under a nested
+        input (a boot disk's ``initializeParams.image``) the path is narrowed to the leaves whose
+        value is one of those resources' computed outputs, so that the plan diff can tell an
+        output reaching a field that forces a replacement from one reaching a field that does
+        not (or that ``ignoreChanges`` covers); where no leaf matches, the input itself is kept.
+        """
+        found: dict[str, set[str]] = {}
+        for key, deps in request.propertyDependencies.items():
+            for dep in set(deps.urns):
+                paths = _paths_holding(inputs.get(key), self.computed.get(dep, set()), key) or [key]
+                for path in paths:
+                    found.setdefault(path, set()).add(dep)
+        return {path: sorted(urns) for path, urns in sorted(found.items())}
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """Keep a component's registered outputs: what a live stack policy would see of it."""

@@ -17,7 +17,7 @@ def stack_urn(plan: dict[str, Any]) -> str:
 
 
 def resource_entry(r: Registration) -> dict[str, Any]:
-    return {
+    entry = {
         "urn": r.urn,
         "type": r.type,
         "name": r.name,
@@ -30,6 +30,12 @@ def resource_entry(r: Registration) -> dict[str, Any]:
         "deleteBeforeReplace": r.delete_before_replace,
         "inputs": r.inputs,
     }
+    # Only where set, so that plans of resources without them stay as they were.
+    if r.ignore_changes:
+        entry["ignoreChanges"] = list(r.ignore_changes)
+    if r.custom and r.property_dependencies:
+        entry["propertyDependencies"] = {k: list(v) for k, v in r.property_dependencies.items()}
+    return entry
 
 
 def build_plan(run: ProgramRun) -> dict[str, Any]:

@@ -151,3 +151,33 @@ def replacing(type_: str, changes: list[tuple[str, Any, Any]]) -> list[str]:
 def classified(type_: str) -> bool:
     """Whether the table knows ``type_`` (else a change is reported as unclassified)."""
     return type_ in REPLACES_ON or type_ == CONTAINER or type_ in EVERY_INPUT_REPLACES
+
+
+def input_may_replace(type_: str, path: str, ignore_changes: list[str]) -> bool:
+    """Whether a new value at input ``path`` (``keyName``, ``bootDisk.initializeParams.image``)
+    may replace a ``type_`` resource.
+
+    True when a forcing path lies at, above or under ``path`` and ``ignore_changes`` does not
+    cover the narrower of the two; an unclassified type is assumed to be replaced (never
+    silently safe).
+    """
+
+    def under(inner: str, outer: str) -> bool:
+        return inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
+
+    def skipped(p: str) -> bool:
+        return any(under(p, ignore) for ignore in ignore_changes)
+
+    if type_ in EVERY_INPUT_REPLACES:
+        return not skipped(path)
+    if type_ == CONTAINER:
+        return _top(path) not in CONTAINER_IN_PLACE and not skipped(path)
+    if type_ not in REPLACES_ON:
+        return not skipped(path)
+    for forcing in REPLACES_ON[type_]:
+        forcing = forcing.replace("[*]", "")
+        if under(path, forcing) and not skipped(path):
+            return True
+        if under(forcing, path) and not skipped(forcing):
+            return True
+    return False

@@ -51,11 +51,14 @@ def test_canonical_plan_is_sorted_complete_and_byte_stable(plans):
     a, _ = plans
     urns = [r["urn"] for r in a["resources"]]
     assert urns == sorted(urns)
-    first = a["resources"][0]
-    assert set(first) == {
+    required = {
         "urn", "type", "name", "parent", "provider", "dependencies",
         "custom", "protect", "retainOnDelete", "deleteBeforeReplace", "inputs",
     }
+    for r in a["resources"]:
+        # ignoreChanges and propertyDependencies appear only where set.
+        assert required <= set(r) <= required | {"ignoreChanges", "propertyDependencies"}, r["urn"]
+    assert any("propertyDependencies" in r for r in a["resources"])
     again = plan_stack(MINI / "Pulumi.a.yaml", MINI)
     assert dumps(a) == dumps(again)
     assert json.loads(dumps(a)) == a
