@@ -102,7 +102,16 @@ class AwsRancherOSHost(pulumi.ComponentResource):
                 tags=tags,
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            # ``ami`` and ``keyName`` are launch-time inputs whose change would replace the machine:
+            # - a new AMI (a new hostOs version) applies to hosts created from now on; running hosts
+            #   are rolled one at a time with ``pulumi up --replace <urn>`` (README, "Day 2");
+            # - a new sshPublicKey replaces the key pair, and with it its name. The key pair is only
+            #   read at launch; the OS authorizes the keys of the cloud-config in the user data at
+            #   every boot (burmilla/os cmd/cloudinitexecute/cloudinitexecute.go, ApplyConsole;
+            #   cloud-init-save re-reads the user data at each boot, os-config.tpl.yml), and a user
+            #   data change is an in-place stop/start (userDataReplaceOnChange defaults to false:
+            #   terraform-provider-aws PR #23604), which keeps the root disk, data volume and EIP.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami", "keyName"]),
         )
         self.instance_id = self.instance.id
         # A static address: an instance's public IP changes at every stop/start, and this one is

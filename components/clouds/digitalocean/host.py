@@ -71,7 +71,13 @@ class DigitalOceanRancherOSHost(pulumi.ComponentResource):
             ssh_keys=list(args.ssh_key_fingerprints),
             user_data=args.user_data,
             tags=list(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
+            # ``image``: a launch-time input whose change (a new hostOs version, a new custom image)
+            # would replace the droplet; running droplets are rolled one at a time with
+            # ``pulumi up --replace <urn>``. ``userData`` and ``sshKeys`` are not ignored: the
+            # droplet API cannot change them after creation (terraform-provider-digitalocean makes
+            # them ForceNew; hashicorp/terraform PR #3740), so an edit of the cloud-config or the
+            # key replaces droplets, which the plan diff flags; data volumes detach first.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["image"]),
         )
         self.instance_id = self.instance.id
         self.public_ip = self.instance.ipv4_address

@@ -96,7 +96,14 @@ class GcpRancherOSHost(pulumi.ComponentResource):
             tags=list(args.network_tags),
             labels={"host": args.hostname, **dict(args.labels)},
             allow_stopping_for_update=True,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["attachedDisks"]),
+            # ``attachedDisks``: the data disk is attached by its own AttachedDisk resource.
+            # ``bootDisk.initializeParams.image``: the boot image is a launch-time input whose change
+            # (a new hostOs version, or any edit of the image resource, which replaces it: every
+            # field of google_compute_image is ForceNew) would replace the machine. Running hosts
+            # keep their boot disk and are rolled one at a time with ``pulumi up --replace <urn>``.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["attachedDisks", "bootDisk.initializeParams.image"]
+            ),
         )
         self.instance_id = self.instance.id
         nic = self.instance.network_interfaces.apply(lambda nics: nics[0])

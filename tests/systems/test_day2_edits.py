@@ -1,0 +1,170 @@
+"""Ordinary day-2 edits of the dev stack, planned before and after, as a reviewer's diff sees them.
+
+Each test edits a copy of ``Pulumi.dev.yaml`` (same stack name, so the URNs line up), plans it
+through the real program and diffs it against the shipped plan with ``tools.diff``, which honours
+``ignoreChanges`` and traces replacements through property dependencies. What must hold: no data
+volume or disk is ever replaced by these edits, and a host that is replaced has its data volume
+detached before the new attachment is made (``deleteBeforeReplace``).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from tools.diff import PlanDiff, diff_plans, render_markdown
+from tools.plan import plan_stack
+from tools.replacements import HOSTS, STATEFUL
+
+ROOT = Path(__file__).resolve().parents[2]
+P = "rancher-stacks:"
+ATTACHMENTS = (
+    "aws:ec2/volumeAttachment:VolumeAttachment",
+    "gcp:compute/attachedDisk:AttachedDisk",
+    "digitalocean:index/volumeAttachment:VolumeAttachment",
+)
+NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHUIxHzSDq2v8XEdhOx2M7SqcLJXkSMl7W3Xj9N3v2Ow rotated@rancher-stacks"
+
+
+def _dev_config() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def base() -> dict[str, Any]:
+    return plan_stack(ROOT / "Pulumi.dev.yaml")
+
+
+def plan_with(tmp_path: Path, edit: Callable[[dict[str, Any]], None], stack: str = "dev") -> dict[str, Any]:
+    doc = _dev_config()
+    edit(doc["config"])
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return plan_stack(path)
+
+
+def replaced_of(d: PlanDiff, types: frozenset[str] | tuple[str, ...]) -> list[str]:
+    return sorted(r["name"] for r, _ in d.changed if r["urn"] in d.replaced and r["type"] in types)
+
+
+def assert_no_data_lost(d: PlanDiff) -> None:
+    assert replaced_of(d, STATEFUL) == []
+    assert [r["name"] for r in d.removed if r["type"] in STATEFUL] == []
+    assert not [r for r, _ in d.cascades if r["type"] in STATEFUL]
+
+
+def test_every_attachment_detaches_before_its_replacement(base) -> None:
+    attachments = [r for r in base["resources"] if r["type"] in ATTACHMENTS]
+    assert attachments and all(r["deleteBeforeReplace"] for r in attachments)
+
+
+def test_a_new_ssh_key_restarts_aws_updates_gcp_and_replaces_only_droplets(base, tmp_path) -> None:
+    head = plan_with(tmp_path, lambda c: c.__setitem__(f"{P}sshPublicKey", NEW_KEY))
+    d = diff_plans(base, head)
+    assert_no_data_lost(d)
+    # The key pair is replaced; the instances ignore its new name and take the key from user data.
+    assert replaced_of(d, ("aws:ec2/keyPair:KeyPair",)) == ["aws-key"]
+    changed = {r["name"]: r for r, _ in d.changed}
+    assert d.kind(changed["storage-0-vm-instance"]) == "update"
+    # Its new name flows into keyName (a new output the offline plan cannot know), which the
+    # instance ignores: so no cascade. Without the ignore it would be one (last test).
+    vm = changed["storage-0-vm-instance"]
+    key_pair = next(r for r, _ in d.changed if r["type"] == "aws:ec2/keyPair:KeyPair")
+    assert vm["propertyDependencies"]["keyName"] == [key_pair["urn"]]
+    assert "keyName" in vm["ignoreChanges"]
+    assert d.kind(changed["database-0-vm-instance"]) == "update"
+    # DigitalOcean cannot change a droplet's user data: only the (volume-less) droplets go.
+    replaced_hosts = replaced_of(d, HOSTS)
+    assert replaced_hosts and all(name.endswith("-droplet") for name in replaced_hosts)
+    assert not d.cascades
+
+
+def test_a_new_os_image_replaces_the_images_but_no_running_host(base, tmp_path) -> None:
+    def new_images(c: dict[str, Any]) -> None:
+        clouds = c[f"{P}clouds"]
+        clouds["aws"]["amiId"] = "ami-0123456789abcdef0"
+        clouds["gcp"]["imageUrl"] = clouds["gcp"]["imageUrl"].replace("v2.0.5", "v2.0.5-r2")
+        clouds["digitalocean"]["customImageUrl"] = clouds["digitalocean"]["customImageUrl"].replace("v2.0.5", "v2.0.5-r2")
+
+    d = diff_plans(base, plan_with(tmp_path, new_images))
+    assert_no_data_lost(d)
+    assert replaced_of(d, HOSTS) == []
+    assert not d.cascades
+    # The GCP image (every field ForceNew, its description included) and the DO image are new.
+    assert sorted(r["type"] for r, _ in d.changed if r["urn"] in d.replaced) == [
+        "digitalocean:index/customImage:CustomImage",
+        "gcp:compute/image:Image",
+    ]
+    ignored = sorted(p for paths in d.ignored.values() for p in paths)
+    assert set(ignored) == {"ami"}  # the others follow from replaced images: traced, not diffed
+    assert d.dangers == []
+
+
+def test_reordering_zones_changes_nothing(base, tmp_path) -> None:
+    def reorder(c: dict[str, Any]) -> None:
+        for cloud in ("aws", "gcp"):
+            c[f"{P}clouds"][cloud]["zones"].reverse()
+
+    assert diff_plans(base, plan_with(tmp_path, reorder)).empty
+
+
+def test_adding_a_zone_is_flagged_before_it_can_move_a_volume(base, tmp_path) -> None:
+    def add(c: dict[str, Any]) -> None:
+        c[f"{P}clouds"]["aws"]["zones"].append("us-east-1c")
+        c[f"{P}workloads"]["storage"]["servers"] = 3
+
+    d = diff_plans(base, plan_with(tmp_path, add))
+    # A third server lands in the new zone; the first two keep theirs.
+    assert replaced_of(d, HOSTS) == [] and replaced_of(d, STATEFUL) == []
+    assert "storage-2-data-volume" in [r["name"] for r in d.added]
+    added = {r["name"]: r for r in d.added}
+    assert added["storage-2-vm-instance"]["inputs"]["availabilityZone"] == "us-east-1c"
+
+
+def test_growing_a_data_volume_is_in_place(base, tmp_path) -> None:
+    d = diff_plans(base, plan_with(tmp_path, lambda c: c[f"{P}workloads"]["storage"].__setitem__("dataVolumeGb", 20)))
+    assert_no_data_lost(d)
+    assert replaced_of(d, HOSTS) == []
+    volumes = [r for r, _ in d.changed if r["type"] == "aws:ebs/volume:Volume"]
+    assert len(volumes) == 2 and all(d.kind(r) == "update" for r in volumes)
+
+
+def test_a_gcp_machine_type_change_keeps_members_and_their_addresses(base, tmp_path) -> None:
+    head = plan_with(tmp_path, lambda c: c[f"{P}clouds"]["gcp"].__setitem__("machineType", "e2-medium"))
+    d = diff_plans(base, head)
+    assert d.dangers == []
+    members = [r for r, _ in d.changed if r["type"] == "gcp:compute/instance:Instance"]
+    assert len(members) == 3 and all(d.kind(r) == "update" for r in members)
+    # The static addresses the replica set, the certificates and the firewalls name do not change.
+    assert not [r for r, _ in d.changed if r["type"] == "gcp:compute/address:Address"]
+
+
+def test_the_pr_markdown_of_a_dangerous_and_a_harmless_edit(base, tmp_path) -> None:
+    dangerous = render_markdown(
+        diff_plans(base, plan_with(tmp_path, lambda c: c.__setitem__(f"{P}sshPublicKey", NEW_KEY)))
+    )
+    harmless = render_markdown(
+        diff_plans(base, plan_with(tmp_path, lambda c: c[f"{P}clouds"]["gcp"].__setitem__("machineType", "e2-medium")))
+    )
+    assert dangerous.splitlines()[2].startswith("> :warning: **Would replace a host: `digitalocean:index/droplet:Droplet`")
+    assert ":warning:" not in harmless
+    assert "`aws:ec2/instance:Instance` **storage-0-vm-instance**: update" in dangerous
+    assert "`gcp:compute/instance:Instance` **database-0-vm-instance**: update" in harmless
+
+
+def test_old_plans_without_property_dependencies_still_cascade(base) -> None:
+    head = copy.deepcopy(base)
+    old_base = copy.deepcopy(base)
+    for plan in (old_base, head):
+        for r in plan["resources"]:
+            r.pop("propertyDependencies", None)
+            r.pop("ignoreChanges", None)
+    for r in head["resources"]:
+        if r["type"] == "aws:ec2/keyPair:KeyPair":
+            r["inputs"]["publicKey"] = NEW_KEY
+    d = diff_plans(old_base, head)
+    assert {r["name"] for r, _ in d.cascades} >= {"storage-0-vm-instance", "game-0-vm-instance"}
