@@ -4,9 +4,9 @@ On a VM cloud the group creates, in this order:
 
 1. its ``Firewall`` (the security group / network tag / DigitalOcean tag hosts launch with);
 2. per host ``i`` (zone from its ordinal and the set of zones, ``assign_zones``): a
-   ``DataVolume`` when requested, the RancherOS VM whose cloud-config mounts that volume at ``data_dir``, the volume attachment, and
-   a ``DockerHost`` that depends on the VM and the attachment and waits until the data directory
-   is really a mount point;
+   ``DataVolume`` when requested, the RancherOS VM whose cloud-config mounts that volume at
+   ``data_dir``, the volume attachment, and a ``DockerHost`` that depends on the VM and the
+   attachment and waits until the data directory is really a mount point;
 3. the firewall rules that list the group's own public IPs (fed through a deferred output, so the
    graph stays firewall handle -> VMs -> rules).
 
