@@ -152,6 +152,12 @@ def _gcp_kind(kind: str) -> Callable[[str, Outputs], tuple[str, Outputs]]:
     return lambda name, inputs: _gcp_self_link(kind, name, inputs)
 
 
+def _gcp_disk(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    rid, outputs = _gcp_self_link("disks", name, inputs)
+    # The server-defined number: unlike the id (its path), a new disk of the same name gets a new one.
+    return rid, {**outputs, "diskId": numeric_id(name)}
+
+
 def _do_droplet(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     rid = numeric_id(name)
     return rid, {
@@ -295,7 +301,7 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _aws_sg_rule,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _aws_sg_rule,
     "gcp:compute/instance:Instance": _gcp_instance,
-    "gcp:compute/disk:Disk": _gcp_kind("disks"),
+    "gcp:compute/disk:Disk": _gcp_disk,
     "gcp:compute/image:Image": _gcp_kind("images"),
     "gcp:compute/firewall:Firewall": _gcp_kind("firewalls"),
     "gcp:compute/network:Network": _gcp_kind("networks"),

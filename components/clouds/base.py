@@ -161,6 +161,9 @@ class CreatedVolume:
     volume: pulumi.CustomResource
     attachment: pulumi.CustomResource
     volume_key: pulumi.Output[str]
+    # What tells this volume from a later one of the same name (default: its id). A GCP disk's
+    # id is its path, the same for a replacement; its server-defined ``disk_id`` is not.
+    identity: Optional[pulumi.Output[str]] = None
 
 
 class ImageRegistry(Protocol):

@@ -73,4 +73,7 @@ class DataVolume(pulumi.ComponentResource):
         self.volume: pulumi.CustomResource = created.volume
         self.attachment: pulumi.CustomResource = created.attachment
         self.volume_key = created.volume_key
+        # Changes exactly when a new volume replaces this one (the host re-checks it, workloads
+        # re-run their bootstrap on it).
+        self.identity: pulumi.Output[str] = created.identity or self.volume.id
         self.register_outputs({"volumeId": self.volume.id, "volumeKey": self.volume_key})

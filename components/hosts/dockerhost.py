@@ -14,6 +14,7 @@ run on the local machine instead of over SSH.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -22,8 +23,10 @@ import pulumi_command as command
 import pulumi_docker as docker
 
 from ..clouds.base import FailureDomain, SshSettings
+from ..clouds.disk import DataDisk
 from ..naming import type_token
 from .render_data_dirs import render_data_dirs, wait_for_mount
+from .render_grow_data import grow_data_script
 from .render_ssh import (
     DIAL_ERROR_LIMIT,
     PER_DIAL_TIMEOUT,
@@ -34,7 +37,7 @@ from .render_ssh import (
 )
 from .ssh_files import ssh_path, write_private
 
-__all__ = ["LOCAL_DOCKER_HOST", "DockerHost", "DockerHostArgs", "FailureDomain", "SshSettings"]
+__all__ = ["LOCAL_DOCKER_HOST", "DataVolumeWatch", "DockerHost", "DockerHostArgs", "FailureDomain", "SshSettings"]
 
 LOCAL_DOCKER_HOST = "unix:///var/run/docker.sock"
 
@@ -57,6 +60,15 @@ class DataBinds:
 
 
 @dataclass
+class DataVolumeWatch:
+    """What a host checks (and grows) whenever its data volume changes."""
+
+    volume_id: pulumi.Input[str]
+    disk: pulumi.Input[DataDisk]
+    size_gb: int
+
+
+@dataclass
 class DockerHostArgs:
     """Arguments of ``DockerHost``."""
 
@@ -75,6 +87,9 @@ class DockerHostArgs:
     require_data_mount: bool = False
     # What identifies the machine (its instance id): a new machine has a new host key to read.
     host_identity: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    # Remote hosts with a data volume: which volume is attached, where it shows up, its size.
+    data_volume: Optional[DataVolumeWatch] = None
+
 
 
 class DockerHost(pulumi.ComponentResource):
@@ -101,6 +116,10 @@ class DockerHost(pulumi.ComponentResource):
         self.domain = args.domain
         self.data_dir = args.data_dir
         self.require_data_mount = args.ssh is not None and args.require_data_mount
+        # The data volume's id: workloads re-run their bootstrap when it changes (a new, empty
+        # volume), as the host re-creates the data directories on it.
+        self.data_identity: list[pulumi.Input[str]] = []
+        self.data_ready: list[pulumi.Resource] = []
         self.public_address = pulumi.Output.from_input(args.public_address)
         self.private_address = pulumi.Output.from_input(args.private_address)
         self.ssh = args.ssh
@@ -148,10 +167,29 @@ class DockerHost(pulumi.ComponentResource):
                 ssh_opts=self.ssh_opts,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
             )
+            if args.data_volume is not None:
+                self._watch_data_volume(name, args.data_volume)
 
         self.register_outputs(
             {"publicAddress": self.public_address, "privateAddress": self.private_address}
         )
+
+    def _watch_data_volume(self, name: str, watch: DataVolumeWatch) -> None:
+        """Check the mounted volume is the attached one and grow its filesystem, whenever the
+        volume or its size changes (``render_grow_data``)."""
+        size_gb = watch.size_gb
+        self.data_identity = [watch.volume_id]
+        self.data_ready = [
+            command.remote.Command(
+                f"{name}-data-check",
+                connection=self.connection,
+                create=pulumi.Output.from_input(watch.disk).apply(
+                    lambda disk: "sudo sh -c " + shlex.quote(grow_data_script(disk, size_gb))
+                ),
+                triggers=[watch.volume_id, size_gb],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.ready]),
+            )
+        ]
 
     def _ssh_opts(self, name: str, ssh: SshSettings) -> pulumi.Output[list[str]]:
         """The docker provider's ssh options, once the files they name are written."""
@@ -205,7 +243,9 @@ class DockerHost(pulumi.ComponentResource):
             name,
             render_data_dirs(self.data_dir, [h for h, _ in binds]),
             parent,
-            depends_on=depends_on,
+            # Again on a new volume: it comes up empty.
+            triggers=self.data_identity,
+            depends_on=[*self.data_ready, *depends_on],
         )
         mounts = [docker.ContainerMountArgs(type="bind", source=h, target=c) for h, c in binds]
         return DataBinds(volumes=[], mounts=mounts, ready=[created])

@@ -30,7 +30,7 @@ from ..naming import sanitized_name, type_token
 from ..net.peer import PeerGroup
 from ..net.rules import Rule
 from .datavolume import DataVolume, DataVolumeArgs
-from .dockerhost import DockerHost, DockerHostArgs
+from .dockerhost import DataVolumeWatch, DockerHost, DockerHostArgs
 from .firewall import Firewall, FirewallArgs
 from .render_cloud_config import render_cloud_config
 
@@ -278,6 +278,15 @@ class HostGroup(pulumi.ComponentResource):
                     depends_on=depends,
                     require_data_mount=volume is not None,
                     host_identity=[vm.instance_id],
+                    data_volume=(
+                        DataVolumeWatch(
+                            volume_id=volume.identity,
+                            disk=volume.volume_key.apply(lambda key: base.data_disk(key, data_dir)),
+                            size_gb=volume.size_gb,
+                        )
+                        if volume is not None
+                        else None
+                    ),
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )

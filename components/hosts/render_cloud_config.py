@@ -89,10 +89,10 @@ def _sh_words(paths: Sequence[str]) -> str:
     return " ".join(paths)
 
 
-def mount_script(disk: DataDisk) -> str:
-    """The POSIX sh script that finds, (only if empty) formats, and mounts the data volume."""
+def device_functions(disk: DataDisk) -> str:
+    """sh functions ``find_stable_device`` and ``find_fallback_device`` for ``disk``: how the
+    mount script, and anything else that must find the very same volume, finds it."""
     stable = _sh_words(disk.device_paths)
-    serial = disk.nvme_serial or ""
     fallback_loop = (
         f"""    set -- {_sh_words(disk.fallback_paths)}
     for candidate in "$@"; do
@@ -105,22 +105,7 @@ def mount_script(disk: DataDisk) -> str:
         if disk.fallback_paths
         else ""
     )
-    return f"""#!/bin/sh
-# rancher-stacks: mount the data volume at {disk.mount_point} (runs on every boot, from runcmd).
-# Formats the volume ONLY when blkid finds no filesystem on it and its first MiB is all zeros.
-set -eu
-
-MOUNT_POINT='{disk.mount_point}'
-FS_LABEL='{disk.label}'
-NVME_SERIAL='{serial}'
-WAIT_SECONDS={DEVICE_WAIT_SECONDS}
-SETTLE_SECONDS={UDEV_SETTLE_SECONDS}
-
-log() {{
-    echo "mount-data-volume: $*" >&2
-}}
-
-# The volume under a name that cannot point at another disk.
+    return f"""# The volume under a name that cannot point at another disk.
 find_stable_device() {{
     set -- {stable}
     for candidate in "$@"; do
@@ -147,7 +132,28 @@ find_stable_device() {{
 find_fallback_device() {{
 {fallback_loop}    return 1
 }}
+"""
 
+
+def mount_script(disk: DataDisk) -> str:
+    """The POSIX sh script that finds, (only if empty) formats, and mounts the data volume."""
+    serial = disk.nvme_serial or ""
+    return f"""#!/bin/sh
+# rancher-stacks: mount the data volume at {disk.mount_point} (runs on every boot, from runcmd).
+# Formats the volume ONLY when blkid finds no filesystem on it and its first MiB is all zeros.
+set -eu
+
+MOUNT_POINT='{disk.mount_point}'
+FS_LABEL='{disk.label}'
+NVME_SERIAL='{serial}'
+WAIT_SECONDS={DEVICE_WAIT_SECONDS}
+SETTLE_SECONDS={UDEV_SETTLE_SECONDS}
+
+log() {{
+    echo "mount-data-volume: $*" >&2
+}}
+
+{device_functions(disk)}
 if grep -qs " $MOUNT_POINT " /proc/mounts; then
     log "$MOUNT_POINT is already mounted"
     exit 0

@@ -168,3 +168,35 @@ def test_old_plans_without_property_dependencies_still_cascade(base) -> None:
             r["inputs"]["publicKey"] = NEW_KEY
     d = diff_plans(old_base, head)
     assert {r["name"] for r, _ in d.cascades} >= {"storage-0-vm-instance", "game-0-vm-instance"}
+
+
+def test_growing_a_volume_re_runs_only_its_hosts_grow_step(base, tmp_path) -> None:
+    d = diff_plans(base, plan_with(tmp_path, lambda c: c[f"{P}workloads"]["storage"].__setitem__("dataVolumeGb", 20)))
+    rerun = sorted(r["name"] for r, _ in d.changed if r["type"] == "command:remote:Command" and r["urn"] in d.replaced)
+    assert rerun == ["storage-0-data-check", "storage-1-data-check"]
+    grow = next(r for r, _ in d.changed if r["name"] == "storage-0-data-check")
+    assert "resize2fs" in grow["inputs"]["create"] and str(20 * 1024**3) in grow["inputs"]["create"]
+
+
+def test_a_new_volume_re_runs_the_data_directories_and_both_bootstraps(base) -> None:
+    """Their triggers take the volumes' identities (an EBS volume id; a persistent disk's
+    server-defined diskId, as its id is its path, the same for a new disk of the same name), so a
+    new, empty volume re-runs them: the property dependencies say which volume feeds which."""
+    by_name = {r["name"]: r for r in base["resources"]}
+    urn = {r["name"]: r["urn"] for r in base["resources"] if r["type"] in STATEFUL}
+    assert sorted(urn) == ["database-0-data-disk", "database-1-data-disk", "database-2-data-disk",
+                           "storage-0-data-volume", "storage-1-data-volume"]
+
+    def fed_by(resource: str) -> set[str]:
+        deps = by_name[resource]["propertyDependencies"]
+        return {u for path, urns in deps.items() if path.startswith("triggers") for u in urns}
+
+    assert fed_by("storage-bootstrap") >= {urn["storage-0-data-volume"], urn["storage-1-data-volume"]}
+    assert fed_by("database-rs-init") >= {urn[f"database-{i}-data-disk"] for i in range(3)}
+    for i in range(2):
+        assert fed_by(f"storage-storage-{i}-dirs") == {urn[f"storage-{i}-data-volume"]}
+        assert fed_by(f"storage-{i}-data-check") == {urn[f"storage-{i}-data-volume"]}
+    for i in range(3):
+        assert fed_by(f"database-database-{i}-dirs") == {urn[f"database-{i}-data-disk"]}
+    disk_ids = [t for t in by_name["database-rs-init"]["inputs"]["triggers"] if str(t).isdigit()]
+    assert len(disk_ids) == 3  # diskId, not the path-like id

@@ -51,4 +51,9 @@ def new_volume(request: VolumeRequest) -> CreatedVolume:
         # attaches to one instance at a time).
         opts=pulumi.ResourceOptions(parent=request.parent, delete_before_replace=True),
     )
-    return CreatedVolume(volume=disk, attachment=attachment, volume_key=pulumi.Output.from_input(DATA_DEVICE_NAME))
+    return CreatedVolume(
+        volume=disk,
+        attachment=attachment,
+        volume_key=pulumi.Output.from_input(DATA_DEVICE_NAME),
+        identity=disk.disk_id,
+    )

@@ -155,7 +155,8 @@ class GlusterCluster(pulumi.ComponentResource):
                 container=self._container_name(name, hosts[0]), volume=self.volume, bricks=self.bricks
             ),
             parent=self,
-            triggers=addresses,
+            # Again when a server gets a new (empty) data volume: its brick must be rebuilt.
+            triggers=[*addresses, *[v for h in hosts for v in h.data_identity]],
             depends_on=self.containers,
         )
 

@@ -258,7 +258,8 @@ class MongoReplicaSet(pulumi.ComponentResource):
             f"{name}-rs-init",
             script,
             self,
-            triggers=[args.replica_set_name, self.member_addresses],
+            # Again when a member gets a new (empty) data volume, so the reconciler re-checks it.
+            triggers=[args.replica_set_name, self.member_addresses, *[v for h in hosts for v in h.data_identity]],
             depends_on=list(self.containers),
         )
 
