@@ -180,14 +180,19 @@ class ImageRegistry(Protocol):
         ...
 
     @property
-    def username(self) -> pulumi.Output[str]: ...
+    def username(self) -> pulumi.Output[str]:
+        """The push credentials' user (secret): used where Pulumi runs, never on a host."""
+        ...
 
     @property
-    def password(self) -> pulumi.Output[str]: ...
+    def password(self) -> pulumi.Output[str]:
+        """The push credentials' password (secret)."""
+        ...
 
     @property
     def docker_config(self) -> pulumi.Output[str]:
-        """A Docker config document (secret) with the credentials for ``server``."""
+        """A Docker config document (secret) with read-only credentials for ``server``: what
+        hosts pull with."""
         ...
 
 

@@ -1,9 +1,18 @@
 """``DigitalOceanRegistry``: a DigitalOcean container registry and push/pull credentials for it.
 
-The credentials come from ``ContainerRegistryDockerCredentials`` (``write=True``), a Docker
+Two sets of credentials come from ``ContainerRegistryDockerCredentials``, each a Docker
 ``config.json`` document whose ``auths`` entry holds ``base64(user:password)`` for the registry
-server. The component keeps the whole document and the decoded user name and password secret;
-nothing derived from them is ever a plain output.
+server:
+
+* **push** (``write=True``): decoded into ``username``/``password`` for the build that pushes
+  the image, on the machine running Pulumi; they never reach a host;
+* **pull** (``write=False``, read-only: the provider's ``write`` defaults to false,
+  terraform-provider-digitalocean ``digitalocean_container_registry_docker_credentials``): the
+  ``docker_config`` the droplets pull with, so a compromised droplet cannot push an image that
+  every other host would then run.
+
+The component keeps both documents and the decoded user name and password secret; nothing
+derived from them is ever a plain output.
 
 A DigitalOcean account holds a single container registry: a stack that creates one fails if the
 account already has one. With ``existing`` the component looks the registry up by name
@@ -122,8 +131,15 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
                 parent=self, additional_secret_outputs=["dockerCredentials"]
             ),
         )
-        self.docker_config = pulumi.Output.secret(credentials.docker_credentials)
-        pair = pulumi.Output.all(self.docker_config, self.server).apply(
+        pull = digitalocean.ContainerRegistryDockerCredentials(
+            f"{name}-pull-credentials",
+            registry_name=registry_name,
+            write=False,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["dockerCredentials"]),
+        )
+        # What hosts get: read-only.
+        self.docker_config = pulumi.Output.secret(pull.docker_credentials)
+        pair = pulumi.Output.all(pulumi.Output.secret(credentials.docker_credentials), self.server).apply(
             lambda values: parse_docker_credentials(values[0], values[1] or DEFAULT_SERVER)
         )
         self.username = pulumi.Output.secret(pair.apply(lambda p: p[0]))

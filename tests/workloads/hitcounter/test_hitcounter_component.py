@@ -170,6 +170,7 @@ def test_registry_path_pushes_to_the_registry_endpoint(do_run):
     assert registry.inputs == {"name": "stacks-registry", "subscriptionTierSlug": "basic", "region": "nyc3"}
     credentials = do_run.by_name("web-registry-credentials")
     assert credentials.inputs["write"] is True
+    assert do_run.by_name("web-registry-pull-credentials").inputs["write"] is False
     (image,) = do_run.by_type(IMAGE)
     assert image.inputs["imageName"] == f"registry.digitalocean.com/stacks-registry/hitcounter:{TAG}"
     assert image.inputs["build"] == {"context": build_context(APP_DIR), "platform": "linux/amd64"}
@@ -202,6 +203,24 @@ def test_each_host_pulls_the_pushed_digest_with_registry_auth(do_run):
         container = do_run.by_name(f"web-web{i}")
         assert container.inputs["image"].startswith("sha256:")  # the pulled image's id
         assert pulled.urn in container.dependencies
+
+
+def test_hosts_pull_with_the_read_only_credentials_and_only_the_build_pushes() -> None:
+    from rancher_stacks.clouds.digitalocean.registry import DigitalOceanRegistry, DigitalOceanRegistryArgs
+
+    def program() -> None:
+        registry = DigitalOceanRegistry("reg", DigitalOceanRegistryArgs(registry_name="r", tier="basic", region="nyc3"))
+        pulumi.export("hosts", pulumi.Output.unsecret(registry.docker_config))
+        pulumi.export("push", pulumi.Output.unsecret(registry.password))
+
+    result = run_program(program)
+    documents = {
+        name: resource_outputs(CREDENTIALS, name, result.by_name(name).inputs)[1]["dockerCredentials"]
+        for name in ("reg-credentials", "reg-pull-credentials")
+    }
+    assert result.by_name("reg-pull-credentials").inputs["write"] is False
+    assert result.outputs["hosts"] == documents["reg-pull-credentials"]
+    assert result.outputs["push"] == parse_docker_credentials(documents["reg-credentials"], "registry.digitalocean.com")[1]
 
 
 def test_registry_credentials_never_appear_in_plain_text(do_run):
