@@ -139,7 +139,7 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
         )
         # What hosts get: read-only.
         self.docker_config = pulumi.Output.secret(pull.docker_credentials)
-        pair = pulumi.Output.all(pulumi.Output.secret(credentials.docker_credentials), self.server).apply(
+        pair = pulumi.Output.all(credentials.docker_credentials, self.server).apply(
             lambda values: parse_docker_credentials(values[0], values[1] or DEFAULT_SERVER)
         )
         self.username = pulumi.Output.secret(pair.apply(lambda p: p[0]))
