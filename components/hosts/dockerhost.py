@@ -258,6 +258,7 @@ class DockerHost(pulumi.ComponentResource):
         *,
         triggers: Optional[Sequence[pulumi.Input[object]]] = None,
         depends_on: Sequence[pulumi.Resource] = (),
+        stdin: Optional[pulumi.Input[str]] = None,
     ) -> pulumi.Resource:
         """Run ``script`` (sh) where this daemon's ``docker`` CLI works: over SSH, or locally.
 
@@ -265,7 +266,8 @@ class DockerHost(pulumi.ComponentResource):
         There is deliberately no ``environment``: RancherOS-family sshd accepts no client
         variables and pulumi-command fails a command whose ``Setenv`` is refused, and a secret
         must not travel that way anyway. A script that needs a secret reads it where it already
-        is (a container's own environment, through ``docker exec``).
+        is (a container's own environment, through ``docker exec``), or from ``stdin`` (a secret
+        input of the command, written to the script's standard input).
         """
         opts = pulumi.ResourceOptions(parent=parent, depends_on=[self.ready, *depends_on])
         if self.connection is None:
@@ -275,6 +277,7 @@ class DockerHost(pulumi.ComponentResource):
                 interpreter=["/bin/sh", "-c"],
                 environment={"DOCKER_HOST": LOCAL_DOCKER_HOST},
                 triggers=list(triggers or []),
+                stdin=stdin,
                 opts=opts,
             )
         return command.remote.Command(
@@ -282,5 +285,6 @@ class DockerHost(pulumi.ComponentResource):
             connection=self.connection,
             create=script,
             triggers=list(triggers or []),
+            stdin=stdin,
             opts=opts,
         )

@@ -14,7 +14,9 @@ from ..hosts.groups import GroupDecl, Peers
 from ..hosts.hostgroup import HostGroup
 from ..net.rules import Rule
 from ..workloads.haproxy.loadbalancer import Backend, LoadBalancer, LoadBalancerArgs, lb_ingress
-from ..workloads.hitcounter.app import HitCounterApp, HitCounterAppArgs, app_ingress
+from ..workloads.hitcounter.app import APP_USER, HitCounterApp, HitCounterAppArgs, app_ingress
+from ..workloads.hitcounter.app import DATABASE as APP_DATABASE
+from ..workloads.mongo.render_scripts import AppUser
 from ..workloads.mongo.replicaset import MongoReplicaSet, MongoReplicaSetArgs, member_ingress
 from .registry import Exports, System
 
@@ -64,6 +66,8 @@ def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
             replica_set_name=database.replica_set_name,
             image=database.image,
             advertise="private" if webapp is None or webapp.cloud == database.cloud else "public",
+            # The hit counter connects as its own user, with readWrite on its database only.
+            app_user=AppUser(APP_USER, APP_DATABASE) if webapp is not None else None,
         ),
     )
     exports: Exports = {"mongoConnectionString": replica_set.connection_string}

@@ -67,6 +67,10 @@ _IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".venv", "venv", ".gi
 # Where the MongoDB CA certificate goes in each app container, and the variable naming it.
 MONGO_CA_PATH = "/etc/hitcounter/mongo-ca.pem"
 MONGO_CA_ENV = "MONGO_TLS_CA_FILE"
+# The database the app keeps its counters in (MONGO_DB; apps/hitcounter's own default), and the
+# MongoDB user it connects as: readWrite on that database only.
+DATABASE = "hitcounter"
+APP_USER = "hitcounter"
 
 
 def app_content_hash(app_dir: Path) -> str:
@@ -203,6 +207,7 @@ class HitCounterApp(pulumi.ComponentResource):
         )
         envs: list[pulumi.Input[str]] = [
             pulumi.Output.concat("MONGO_URL=", mongo_url),
+            f"MONGO_DB={DATABASE}",
             f"PORT={args.port}",
         ]
         uploads: Optional[list[docker.ContainerUploadArgs]] = None

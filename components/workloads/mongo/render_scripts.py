@@ -51,7 +51,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Optional, Sequence
 
 KEYFILE_PATH = "/etc/mongo-keyfile"
 KEYFILE_ENV = "MONGO_KEYFILE_CONTENT"
@@ -63,11 +63,32 @@ ENTRYPOINT_PATH = "/usr/local/bin/rancher-stacks-mongo-entrypoint.sh"
 # The member container's own variable (the official image's), inherited by ``docker exec``.
 ROOT_PASSWORD_ENV = "MONGO_INITDB_ROOT_PASSWORD"
 ROOT_USERNAME = "root"
+# The application's own user's password: read by the reconciler script from its standard input
+# (a secret input of the command, never its text or an SSH variable) and handed to mongosh in
+# the member container as this variable of ``docker exec`` (``-e NAME`` copies it from the
+# script's environment, so it is not on any command line).
+APP_PASSWORD_ENV = "MONGO_APP_PASSWORD"
 
 _CONTAINER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SET_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MEMBER = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[0-9]{1,5}$")
 _USER = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# MongoDB database names: no /\. "$*<>:|? or spaces, under 64 bytes.
+_DATABASE = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class AppUser:
+    """An application's own MongoDB user: ``readWrite`` on ``database``, authenticating at admin."""
+
+    user: str
+    database: str
+
+    def __post_init__(self) -> None:
+        if not _USER.match(self.user) or self.user == ROOT_USERNAME:
+            raise ValueError(f"application user {self.user!r} must match {_USER.pattern} and not be {ROOT_USERNAME}")
+        if not _DATABASE.match(self.database) or self.database in ("admin", "local", "config"):
+            raise ValueError(f"application database {self.database!r} must match {_DATABASE.pattern}, not a system one")
 _PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _WHAT = re.compile(r"^[A-Za-z0-9 .-]+$")
@@ -168,11 +189,15 @@ def render_replica_set_js(
     wait_seconds: int = 180,
     tls_ca_file: str = TLS_CA_PATH,
     tls_certificate_key_file: str = TLS_CERTIFICATE_KEY_PATH,
+    app_user: Optional[AppUser] = None,
 ) -> str:
-    """The mongosh program that initiates the set, or reconciles its members (see module doc)."""
+    """The mongosh program that initiates the set, or reconciles its members (see module doc);
+    then, with ``app_user``, creates that user (or resets its password and roles): ``readWrite``
+    on its own database and nothing else."""
     config = replica_set_config(replica_set_name, members)
     if not _USER.match(username):
         raise ValueError(f"user name {username!r} must match {_USER.pattern}")
+    app = json.dumps({"user": app_user.user, "db": app_user.database} if app_user else None)
     if wait_seconds < 1:
         raise ValueError("wait_seconds must be positive")
     _check_tls_files(tls_ca_file, tls_certificate_key_file)
@@ -181,6 +206,8 @@ def render_replica_set_js(
 const wanted = {wanted};
 const user = {json.dumps(username)};
 const password = process.env.{ROOT_PASSWORD_ENV} || "";
+const app = {app};
+const appPassword = process.env.{APP_PASSWORD_ENV} || "";
 const deadline = Date.now() + {wait_seconds * 1000};
 // requireTLS: verify the members against the replica set's CA, present this member's certificate.
 const options = "/?directConnection=true&serverSelectionTimeoutMS=3000&connectTimeoutMS=3000" +
@@ -188,6 +215,9 @@ const options = "/?directConnection=true&serverSelectionTimeoutMS=3000&connectTi
   "&tlsCertificateKeyFile=" + encodeURIComponent({json.dumps(tls_certificate_key_file)});
 if (password === "") {{
   throw new Error("no root password: the member container has no {ROOT_PASSWORD_ENV}");
+}}
+if (app !== null && appPassword === "") {{
+  throw new Error("no password for the application user " + app.user + " ({APP_PASSWORD_ENV})");
 }}
 
 function hello(host) {{
@@ -266,15 +296,32 @@ function reconfigure(adminDb, change) {{
   mustSucceed("replSetReconfig", adminDb.runCommand({{ replSetReconfig: config }}));
 }}
 
+// The application's user: readWrite on its database only, defined in admin (authSource=admin).
+function ensureAppUser(adminDb) {{
+  const roles = [{{ role: "readWrite", db: app.db }}];
+  const found = adminDb.runCommand({{ usersInfo: {{ user: app.user, db: "admin" }} }});
+  mustSucceed("usersInfo", found);
+  if (found.users.length === 0) {{
+    mustSucceed("createUser", adminDb.runCommand({{ createUser: app.user, pwd: appPassword, roles: roles }}));
+    print("created user " + app.user + " with readWrite on " + app.db);
+  }} else {{
+    mustSucceed("updateUser", adminDb.runCommand({{ updateUser: app.user, pwd: appPassword, roles: roles }}));
+    print("user " + app.user + " has readWrite on " + app.db + " only");
+  }}
+}}
+
 const state = survey();
+let primaryDb;
 if (!state.initiated) {{
   const adminDb = admin("127.0.0.1:27017");
+  primaryDb = adminDb;
   mustSucceed("replSetInitiate", adminDb.runCommand({{ replSetInitiate: wanted }}));
   waitForPrimary(adminDb);
   print("initiated replica set " + wanted._id + " with " + wanted.members.length + " members: " +
     wanted.members.map((m) => m.host).join(", "));
 }} else {{
   const adminDb = admin(state.primary);
+  primaryDb = adminDb;
   const have = adminDb.runCommand({{ replSetGetConfig: 1 }}).config.members.map((m) => m.host);
   const want = wanted.members.map((m) => m.host);
   const add = want.filter((h) => !have.includes(h));
@@ -300,6 +347,9 @@ if (!state.initiated) {{
     print("replica set " + wanted._id + " already has the wanted members: " + want.join(", "));
   }}
 }}
+if (app !== null) {{
+  ensureAppUser(primaryDb);
+}}
 """
 
 
@@ -314,8 +364,11 @@ def render_replica_set_script(
     wait_seconds: int = 180,
     tls_ca_file: str = TLS_CA_PATH,
     tls_certificate_key_file: str = TLS_CERTIFICATE_KEY_PATH,
+    app_user: Optional[AppUser] = None,
 ) -> str:
-    """The sh script that runs :func:`render_replica_set_js` in ``container`` (members[0])."""
+    """The sh script that runs :func:`render_replica_set_js` in ``container`` (members[0]).
+
+    With ``app_user`` the script's standard input is that user's password (one line)."""
     if not _CONTAINER.match(container):
         raise ValueError(f"container name {container!r} is not a valid docker container name")
     if attempts < 1 or interval_seconds < 1:
@@ -327,16 +380,31 @@ def render_replica_set_script(
         wait_seconds=wait_seconds,
         tls_ca_file=tls_ca_file,
         tls_certificate_key_file=tls_certificate_key_file,
+        app_user=app_user,
     )
     if "\nRS_JS\n" in f"\n{js}\n":
         raise ValueError("the script body may not contain the here-document delimiter")
     limit = attempts * interval_seconds
+    read_password = (
+        f"""# The application user's password: one line on standard input.
+{APP_PASSWORD_ENV}=''
+IFS= read -r {APP_PASSWORD_ENV} || true
+if [ -z "${APP_PASSWORD_ENV}" ]; then
+  echo "no password for the application user on standard input" >&2
+  exit 1
+fi
+export {APP_PASSWORD_ENV}
+"""
+        if app_user
+        else ""
+    )
+    pass_password = f"-e {APP_PASSWORD_ENV} " if app_user else ""
     return f"""#!/bin/sh
 # MongoDB replica set {replica_set_name}: {len(members)} members, driven through container {container}.
 # Safe to re-run: it initiates the set once, later it only reconciles the member list.
 set -eu
 container='{container}'
-i=0
+{read_password}i=0
 until docker exec "$container" mongosh --quiet --norc --nodb --eval 'quit(0)' >/dev/null 2>&1; do
   i=$((i + 1))
   if [ "$i" -ge {attempts} ]; then
@@ -355,5 +423,5 @@ done
 js=$(cat <<'RS_JS'
 {js}RS_JS
 )
-docker exec "$container" mongosh --quiet --norc --nodb --eval "$js"
+docker exec {pass_password}"$container" mongosh --quiet --norc --nodb --eval "$js"
 """

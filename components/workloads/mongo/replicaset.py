@@ -73,6 +73,7 @@ from .render_scripts import (
     TLS_CA_PATH,
     TLS_CERTIFICATE_KEY_ENV,
     TLS_CERTIFICATE_KEY_PATH,
+    AppUser,
     render_member_entrypoint,
     render_replica_set_script,
     replica_set_config,
@@ -117,6 +118,9 @@ class MongoReplicaSetArgs:
     hosts: list[DockerHost]
     replica_set_name: str = "rs0"
     image: str = "mongo:7.0"
+    # The application's own user (readWrite on its database only); the connection string is
+    # then that user's. None: the root user's (for tools that administer the set).
+    app_user: Optional[AppUser] = None
     # Which address members advertise (and clients connect to). "private" only works when
     # every member and client shares a network with the members.
     advertise: Advertise = "public"
@@ -171,6 +175,16 @@ class MongoReplicaSet(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         password: pulumi.Output[str] = pulumi.Output.secret(root_password.result)
+        app_password: Optional[pulumi.Output[str]] = None
+        if args.app_user is not None:
+            app_password = pulumi.Output.secret(
+                random.RandomPassword(
+                    f"{name}-app-password",
+                    length=32,
+                    special=False,  # safe in a connection string without URL encoding
+                    opts=pulumi.ResourceOptions(parent=self),
+                ).result
+            )
         key: pulumi.Output[str] = pulumi.Output.secret(keyfile.result)
         pki = ReplicaSetPki(
             f"{name}-pki",
@@ -252,22 +266,26 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 container=container_names[0],
                 replica_set_name=args.replica_set_name,
                 members=members,
+                app_user=args.app_user,
             )
         )
         self.initiation = hosts[0].run(
             f"{name}-rs-init",
             script,
             self,
+            # The application user's password: a secret input, read by the script from stdin; a
+            # new password is a changed input, which runs the script again (pulumi-command runs
+            # ``create`` again on an update when no ``update`` command is given).
+            stdin=app_password.apply(lambda p: p + "\n") if app_password is not None else None,
             # Again when a member gets a new (empty) data volume, so the reconciler re-checks it.
             triggers=[args.replica_set_name, self.member_addresses, *[v for h in hosts for v in h.data_identity]],
             depends_on=list(self.containers),
         )
 
+        user = args.app_user.user if args.app_user is not None else ROOT_USERNAME
         self.connection_string = pulumi.Output.secret(
-            pulumi.Output.all(password, self.member_addresses).apply(
-                lambda values: connection_string(
-                    ROOT_USERNAME, values[0], values[1], args.replica_set_name
-                )
+            pulumi.Output.all(app_password if app_password is not None else password, self.member_addresses).apply(
+                lambda values: connection_string(user, values[0], values[1], args.replica_set_name)
             )
         )
         # The props again: a live stack policy sees a component's outputs, not its inputs.

@@ -116,7 +116,7 @@ def test_one_container_per_distinct_host(do_run):
 def test_mongo_url_is_secret_in_every_container(do_run, do_captured):
     for c in containers(do_run):
         assert c.inputs["envs"] == SECRET
-        assert do_captured[c.name.removeprefix("web-")] == [f"MONGO_URL={MONGO_URL}", "PORT=5000"]
+        assert do_captured[c.name.removeprefix("web-")] == [f"MONGO_URL={MONGO_URL}", "MONGO_DB=hitcounter", "PORT=5000"]
     recorded = json.dumps([r.inputs for r in do_run.resources]) + json.dumps(do_run.outputs)
     assert "s3cr3t-mongo-pw" not in recorded
 
@@ -152,7 +152,7 @@ def test_the_mongo_ca_is_uploaded_into_every_container_and_named_in_its_env(tls_
         ]
         assert c.inputs["envs"] == SECRET  # still: MONGO_URL holds the password
         assert tls_captured[c.name.removeprefix("web-")] == [
-            f"MONGO_URL={MONGO_URL}", "PORT=5000", f"{MONGO_CA_ENV}={MONGO_CA_PATH}"
+            f"MONGO_URL={MONGO_URL}", "MONGO_DB=hitcounter", "PORT=5000", f"{MONGO_CA_ENV}={MONGO_CA_PATH}"
         ]
     assert MONGO_CA_PATH == "/etc/hitcounter/mongo-ca.pem" and MONGO_CA_ENV == "MONGO_TLS_CA_FILE"
 

@@ -298,3 +298,24 @@ def test_member_ingress_admits_mongodb_from_the_set_and_each_client_group():
     web = PeerGroup("web", "aws", pulumi.Output.from_input([]), pulumi.Output.from_input([]))
     rules = member_ingress([web])
     assert [(r.service, r.source) for r in rules] == [("mongodb", FromSelf()), ("mongodb", FromGroup(web))]
+
+
+def test_an_app_user_gets_its_own_secret_password_and_connection_string() -> None:
+    from rancher_stacks.workloads.mongo.render_scripts import AppUser
+
+    seen: dict = {}
+
+    def program() -> None:
+        rs = MongoReplicaSet(
+            "mongo", MongoReplicaSetArgs(hosts=remote_hosts(3), app_user=AppUser("counter", "counts"))
+        )
+        rs.connection_string.apply(lambda value: seen.setdefault("url", value))
+        rs.initiation.stdin.apply(lambda value: seen.setdefault("stdin", value))  # type: ignore[attr-defined]
+
+    result = run_program(program)
+    app_password = resource_outputs(PASSWORD, "mongo-app-password", {"length": 32})[1]["result"]
+    assert seen["url"].startswith(f"mongodb://counter:{app_password}@203.0.113.10:27017,")
+    assert seen["stdin"] == app_password + "\n"
+    init = result.by_name("mongo-rs-init")
+    assert init.inputs["stdin"] == SECRET
+    assert "counts" in init.inputs["create"] and app_password not in json.dumps([r.inputs for r in result.resources])

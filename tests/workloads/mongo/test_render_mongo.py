@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rancher_stacks.workloads.mongo.render_scripts import (
+    APP_PASSWORD_ENV,
     KEYFILE_ENV,
     KEYFILE_PATH,
     MEMBER_FILES,
@@ -20,6 +21,7 @@ from rancher_stacks.workloads.mongo.render_scripts import (
     TLS_CA_PATH,
     TLS_CERTIFICATE_KEY_ENV,
     TLS_CERTIFICATE_KEY_PATH,
+    AppUser,
     MemberFile,
     render_member_entrypoint,
     render_replica_set_js,
@@ -267,6 +269,17 @@ class Mongo {
           cluster.primary = me;
           return { ok: 1 };
         }
+        if (cmd.usersInfo) {
+          const users = (cluster.users || []).filter((u) => u.user === cmd.usersInfo.user);
+          return { users: users, ok: 1 };
+        }
+        if (cmd.createUser || cmd.updateUser) {
+          if (me !== cluster.primary) { return { ok: 0, codeName: "NotWritablePrimary" }; }
+          cluster.calls.push({ on: me, ...cmd });
+          cluster.users = (cluster.users || []).filter((u) => u.user !== (cmd.createUser || cmd.updateUser));
+          cluster.users.push({ user: cmd.createUser || cmd.updateUser, roles: cmd.roles });
+          return { ok: 1 };
+        }
         if (cmd.replSetGetConfig) { return { config: JSON.parse(JSON.stringify(cluster.config)), ok: 1 }; }
         if (cmd.replSetReconfig) {
           if (me !== cluster.primary) { return { ok: 0, codeName: "NotWritablePrimary" }; }
@@ -290,9 +303,9 @@ def run_js(validator):
     """``run_js(members, cluster, tmp_path, env=None)``: run the reconciler for ``members`` against
     ``cluster`` under node; (exit code, output, calls). Skips (fails under CI) without node."""
 
-    def run(members: list[str], cluster: dict, tmp_path: Path, env: dict | None = None):
+    def run(members: list[str], cluster: dict, tmp_path: Path, env: dict | None = None, app_user=None):
         program = tmp_path / "reconcile.js"
-        program.write_text(FAKE_MONGOSH + render_replica_set_js("rs0", members, wait_seconds=60))
+        program.write_text(FAKE_MONGOSH + render_replica_set_js("rs0", members, wait_seconds=60, app_user=app_user))
         environment = {"PATH": os.environ.get("PATH", ""), "FAKE_CLUSTER": json.dumps(cluster)}
         environment.update({ROOT_PASSWORD_ENV: PASSWORD} if env is None else env)
         result = subprocess.run(
@@ -400,3 +413,56 @@ def test_without_the_tls_files_no_member_answers(tmp_path, run_js):
     code, out, calls = run_js([A, B, C], cluster, tmp_path)
     assert code != 0 and "not answering as replica-set members" in out
     assert calls == []
+
+
+# --------------------------------------------------------------------------- the application's user
+
+APP = AppUser("hitcounter", "hitcounter")
+
+
+def test_the_app_user_is_created_with_readwrite_on_its_database_only(tmp_path, run_js):
+    env = {ROOT_PASSWORD_ENV: PASSWORD, APP_PASSWORD_ENV: "app-secret"}
+    code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path, env=env, app_user=APP)
+    assert code == 0, out
+    assert calls[1] == {"on": A, "createUser": "hitcounter", "pwd": "app-secret",
+                        "roles": [{"role": "readWrite", "db": "hitcounter"}]}
+    # Run again: the user exists, so only its password and roles are reset (on the primary).
+    cluster = existing([A, B, C], B)
+    cluster["users"] = [{"user": "hitcounter", "roles": [{"role": "root", "db": "admin"}]}]
+    code, out, calls = run_js([A, B, C], cluster, tmp_path, env=env, app_user=APP)
+    assert code == 0, out
+    assert calls == [{"on": B, "updateUser": "hitcounter", "pwd": "app-secret",
+                      "roles": [{"role": "readWrite", "db": "hitcounter"}]}]
+
+
+def test_without_the_app_password_nothing_happens(tmp_path, run_js):
+    code, out, calls = run_js([A, B, C], fresh(A, B, C), tmp_path, app_user=APP)
+    assert code != 0 and "no password for the application user hitcounter" in out and calls == []
+
+
+def test_the_script_reads_the_app_password_from_stdin_and_hands_it_to_docker_exec(tmp_path, validator):
+    script = render_replica_set_script(container="db-0", replica_set_name="rs0", members=[A, B, C], app_user=APP)
+    assert "IFS= read -r MONGO_APP_PASSWORD" in script
+    assert 'docker exec -e MONGO_APP_PASSWORD "$container" mongosh' in script
+    # A fake docker records what it was run with; the password is in its environment only.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text(
+        '#!/bin/sh\nprintf "%s %s %s %s %s pw=%s\\n" "$1" "$2" "$3" "$4" "$5" "$MONGO_APP_PASSWORD" >> "$LOG"\n'
+    )
+    (bin_dir / "docker").chmod(0o755)
+    log = tmp_path / "log"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log)}
+    ok = subprocess.run(["sh", "-c", script], input="s3cret\n", text=True, env=env, capture_output=True)
+    assert ok.returncode == 0, ok.stderr
+    last = log.read_text().splitlines()[-1]
+    assert last.startswith("exec -e MONGO_APP_PASSWORD db-0 mongosh") and last.endswith("pw=s3cret")
+    assert "s3cret" not in last.split(" pw=")[0]
+    empty = subprocess.run(["sh", "-c", script], input="", text=True, env=env, capture_output=True)
+    assert empty.returncode == 1 and "no password for the application user" in empty.stderr
+
+
+@pytest.mark.parametrize(("user", "database"), [("root", "app"), ("app", "admin"), ("app", "a/b"), ("a b", "x")])
+def test_bad_app_users_are_refused(user, database):
+    with pytest.raises(ValueError):
+        AppUser(user, database)
