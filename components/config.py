@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .hostos import RELEASES, HostOsName, HostOsRelease, glibc_234_reason
+from .images import GLUSTER_IMAGE, HAPROXY_IMAGE, MONGO_IMAGE, NODE_IMAGE
 from .net.ports import never_public
 
 NAMESPACE = "rancher-stacks"
@@ -43,8 +44,6 @@ DO_SIZE_DISK_GB: dict[str, int] = {
     "m-2vcpu-16gb": 50,
 }
 RANCHEROS_MIN_DISK_GB = 50
-# gluster/gluster-containers' CentOS server image, pinned (see StorageWorkload.image).
-GLUSTER_IMAGE = "gluster/gluster-centos:gluster4u0_centos7"
 
 class ConfigError(Exception):
     """A user mistake in the stack config: the message names the key and what was expected."""
@@ -172,7 +171,7 @@ class GameWorkload(_Workload):
     """The Asteroids game, served from the Gluster volume."""
 
     replicas: int = Field(default=1, ge=1, le=8)
-    node_image: str = "node:22-bookworm-slim"
+    node_image: str = NODE_IMAGE
     public_port: int = Field(default=80, ge=1, le=65535)
 
 
@@ -182,7 +181,7 @@ class DatabaseWorkload(_Workload):
     members: int = Field(default=3, ge=3, le=7)
     replica_set_name: str = Field(default="rs0", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     data_volume_gb: int = Field(default=20, ge=1, le=16384)
-    image: str = "mongo:7.0"
+    image: str = MONGO_IMAGE
 
     @field_validator("members")
     @classmethod
@@ -220,7 +219,7 @@ class WebAppWorkload(_Workload):
 
 class LoadBalancerWorkload(_Workload):
     algorithm: Literal["roundrobin", "leastconn", "source"] = "roundrobin"
-    image: str = "haproxy:3.0"
+    image: str = HAPROXY_IMAGE
     public_port: int = Field(default=80, ge=1, le=65535)
 
 
@@ -386,7 +385,7 @@ class StackConfig(_Model):
         if webapp is not None and webapp.cloud != "local":
             raise _KeyedError(
                 ("hostOs", "name"),
-                f"burmillaos for the web app: its image is built FROM python:3.12-slim (glibc 2.36), which "
+                f"burmillaos for the web app: its image is built FROM python:3.12.13-slim-bookworm (glibc 2.36), which "
                 f"{os.title} {os.version}'s runc cannot start threads in",
             )
 

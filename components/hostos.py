@@ -25,6 +25,7 @@ lines 47-52 in burmilla/os v2.0.5; byte-identical in rancher/os v1.5.8 but for i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -77,22 +78,20 @@ RANCHEROS_DO_IMAGE_URL = "https://releases.rancher.com/os/{version}/rancheros-di
 
 RELEASES: dict[str, HostOsRelease] = {BURMILLAOS.name: BURMILLAOS, RANCHEROS.name: RANCHEROS}
 
-# Images (repository:tag prefixes) built on glibc >= 2.34, with where that is stated. An image
-# not listed here is not known to be affected; its maintainer's base image decides.
-GLIBC_234_IMAGES: dict[str, str] = {
-    "mongo:7.0": "mongo:7.0 is built FROM ubuntu:jammy (glibc 2.35), docker-library/mongo 7.0/Dockerfile",
-    "mongo:8": "mongo:8.x is built FROM ubuntu:noble (glibc 2.39), docker-library/mongo 8.0/Dockerfile",
-    "node:22-bookworm": "node:*-bookworm is Debian 12 (glibc 2.36), nodejs/docker-node 22/bookworm",
-    "node:20-bookworm": "node:*-bookworm is Debian 12 (glibc 2.36), nodejs/docker-node 20/bookworm",
-    "haproxy:3": "haproxy:3.x is built FROM debian:bookworm-slim (glibc 2.36), docker-library/haproxy",
-    "haproxy:2.9": "haproxy:2.9 is built FROM debian:bookworm-slim (glibc 2.36), docker-library/haproxy",
-    "python:3.12-slim": "python:3.12-slim is Debian 12 bookworm (glibc 2.36), docker-library/python",
-}
+# Images built on glibc >= 2.34 (repository:tag patterns), with where that is stated. An image
+# not matched here is not known to be affected; its maintainer's base image decides.
+GLIBC_234_IMAGES: tuple[tuple[str, str], ...] = (
+    (r"mongo:7\.0(\.|$)", "mongo:7.0 is built FROM ubuntu:jammy (glibc 2.35), docker-library/mongo versions.json"),
+    (r"mongo:8(\.|$)", "mongo:8.x is built FROM ubuntu:noble (glibc 2.39), docker-library/mongo versions.json"),
+    (r"node:\d+(\.\d+)*-(bookworm|trixie)", "node:*-bookworm/trixie is Debian 12/13 (glibc >= 2.36), docker-node"),
+    (r"haproxy:(3|2\.9)(\.|$)", "haproxy:2.9 and 3.x are on Debian 12/13 (glibc >= 2.36), docker-library/haproxy"),
+    (r"python:3\.\d+(\.\d+)?-slim", "python:3.x-slim is Debian 12 or 13 (glibc >= 2.36), docker-library/python"),
+)
 
 
 def glibc_234_reason(image: str) -> Optional[str]:
     """Why ``image`` needs a runc that handles clone3, or None when it is not known to."""
-    for prefix, reason in GLIBC_234_IMAGES.items():
-        if image == prefix or image.startswith(prefix):
+    for pattern, reason in GLIBC_234_IMAGES:
+        if re.match(pattern, image):
             return reason
     return None

@@ -24,6 +24,7 @@ LAYERS = {
     "rancher_stacks": 0,
     "rancher_stacks.naming": 0,
     "rancher_stacks.hostos": 0,
+    "rancher_stacks.images": 0,
     "rancher_stacks.net": 0,
     "rancher_stacks.apps": 0,
     "rancher_stacks.config": 1,

@@ -90,7 +90,7 @@ def test_json_strings_are_decoded_like_the_cli_passes_them():
         ({**base(storage={"cloud": "aws"}, game={"cloud": "aws"}), "hostOs": {"name": "rancheros"}},
          "rancher-stacks:workloads.game.nodeImage", "glibc >= 2.34"),
         ({**base(database={"cloud": "gcp", "image": "mongo:6.0"}, webapp={"cloud": "digitalocean"}),
-          "hostOs": {"name": "rancheros"}}, "rancher-stacks:hostOs.name", "python:3.12-slim"),
+          "hostOs": {"name": "rancheros"}}, "rancher-stacks:hostOs.name", "python:3.12.13-slim-bookworm"),
         ({**base(), "hostOs": {"name": "rancheros", "dockerEngine": "docker-29.8.2"}},
          "rancher-stacks:hostOs.dockerEngine", "no engine for rancheros"),
         ({**base(), "hostOs": {"name": "burmillaos", "dockerEngine": "latest"}},

@@ -305,7 +305,7 @@ def test_dockerfile_runs_as_non_root_and_exposes_5000():
     instructions = _dockerfile_instructions()
     keywords = [k for k, _ in instructions]
 
-    assert instructions[0] == ("FROM", "python:3.12-slim")
+    assert instructions[0] == ("FROM", "python:3.12.13-slim-bookworm")
 
     users = [v for k, v in instructions if k == "USER"]
     assert users, "Dockerfile has no USER instruction"

@@ -29,9 +29,9 @@ from typing import Optional
 import pulumi
 import pulumi_docker as docker
 
-from ...config import GLUSTER_IMAGE
 from ...hosts.dockerhost import DockerHost, FailureDomain
 from ...hosts.placement import check_distinct_hosts
+from ...images import GLUSTER_IMAGE
 from ...naming import type_token
 from ...net.peer import PeerGroup
 from ...net.rules import FromGroup, FromSelf, Rule

@@ -27,6 +27,7 @@ import pulumi_docker as docker
 
 from ...hosts.dockerhost import DockerHost
 from ...hosts.placement import LOCAL_GATEWAY
+from ...images import HAPROXY_IMAGE
 from ...naming import type_token
 from ...net.rules import WORLD, Rule
 from .render_config import CONFIG_PATH, Server, check_settings, render_haproxy_cfg
@@ -52,7 +53,7 @@ class LoadBalancerArgs:
     host: DockerHost
     backends: list[Backend]
     algorithm: str = "roundrobin"
-    image: str = "haproxy:3.0"
+    image: str = HAPROXY_IMAGE
     public_port: int = 80
     health_path: str = "/healthcheck"
     # Published on the host's 127.0.0.1 only; None: no statistics page.

@@ -59,6 +59,7 @@ import pulumi_random as random
 
 from ...hosts.dockerhost import DockerHost
 from ...hosts.placement import LOCAL_GATEWAY, Advertise, check_distinct_hosts, host_address, published_ports
+from ...images import MONGO_IMAGE
 from ...naming import type_token
 from ...net.peer import PeerGroup
 from ...net.rules import FromGroup, FromSelf, Rule
@@ -117,7 +118,7 @@ class MongoReplicaSetArgs:
     # One member per host, in this order; hosts[0] runs the initiation. Odd count, 3 or more.
     hosts: list[DockerHost]
     replica_set_name: str = "rs0"
-    image: str = "mongo:7.0"
+    image: str = MONGO_IMAGE
     # The application's own user (readWrite on its database only); the connection string is
     # then that user's. None: the root user's (for tools that administer the set).
     app_user: Optional[AppUser] = None

@@ -10,6 +10,7 @@ import pytest
 
 from rancher_stacks.config import RegistrySettings
 from rancher_stacks.hosts.dockerhost import DockerHost, DockerHostArgs, FailureDomain, SshSettings
+from rancher_stacks.images import HAPROXY_IMAGE
 from rancher_stacks.net.rules import WORLD
 from rancher_stacks.workloads.haproxy.loadbalancer import Backend, LoadBalancer, LoadBalancerArgs, lb_ingress
 from rancher_stacks.workloads.haproxy.render_config import CONFIG_PATH
@@ -123,7 +124,7 @@ def test_container_binds_port_80_unprivileged_and_stats_on_loopback(run):
     ]
     assert inputs["restart"] == "unless-stopped"
     assert inputs["image"].startswith("sha256:")
-    assert run.by_name("lb-image").inputs["name"] == "haproxy:3.0"
+    assert run.by_name("lb-image").inputs["name"] == HAPROXY_IMAGE
     assert run.outputs["url"] == "http://198.51.100.7/"
 
 

@@ -10,6 +10,7 @@ from host_fixtures import local_hosts
 from host_fixtures import remote_hosts as fixture_hosts
 
 from rancher_stacks.hosts.dockerhost import DockerHost, FailureDomain
+from rancher_stacks.images import MONGO_IMAGE
 from rancher_stacks.net.peer import PeerGroup
 from rancher_stacks.net.rules import FromGroup, FromSelf
 from rancher_stacks.workloads.mongo.render_scripts import (
@@ -113,7 +114,7 @@ def test_member_runs_mongod_with_replset_bind_all_keyfile_and_required_tls(run):
     assert c["restart"] == "unless-stopped"
     assert c["image"].startswith("sha256:")  # the pulled official image's id
     image = run.by_name("mongo-db0-image").inputs
-    assert image["name"] == "mongo:7.0"
+    assert image["name"] == MONGO_IMAGE
 
 
 def test_data_is_bind_mounted_from_the_hosts_data_dir(run):
