@@ -1,6 +1,7 @@
 """CrossGuard policy pack for rancher-stacks.
 
-The rules live in importable modules (:mod:`.ports`, :mod:`.security`, :mod:`.replicas`) because
+The rules live in importable modules (:mod:`.ports`, :mod:`.security`, :mod:`.containers`,
+:mod:`.replicas`) because
 ``pulumi_policy.PolicyPack(...)`` serves forever once constructed; ``__main__.py`` only builds the
 pack from :data:`ALL_POLICIES`. :func:`evaluate` runs those same policy objects offline.
 """

@@ -16,11 +16,12 @@ from typing import Any, Final, Protocol
 
 from pulumi_policy import PolicyConfigSchema
 
-from .props import as_int, as_str, items_of
+from .props import as_int, as_str, items_of, known_strings
 
 ADMIN_CIDRS: Final = "adminCidrs"
 ALLOWED_PUBLIC_PORTS: Final = "allowedPublicPorts"
 MIN_REPLICAS: Final = "minReplicas"
+PRIVILEGED_CONTAINERS: Final = "privilegedContainers"
 
 PROPERTY_SCHEMAS: Final[Mapping[str, Mapping[str, Any]]] = {
     ADMIN_CIDRS: {
@@ -43,6 +44,18 @@ PROPERTY_SCHEMAS: Final[Mapping[str, Mapping[str, Any]]] = {
         "minimum": 1,
         "default": 2,
         "description": "Smallest acceptable GlusterFS replica count.",
+    },
+    PRIVILEGED_CONTAINERS: {
+        "type": "array",
+        "items": {"type": "string"},
+        # The shipped systems' Gluster servers (GlusterCluster "storage" on hosts storage-<n>) and
+        # the game's volume containers (AsteroidsGame "game" on hosts game-<n>).
+        "default": ["storage-storage-[0-9]*", "game-game-[0-9]*-volume"],
+        "description": (
+            "fnmatch patterns of the container names that may hold host-level privileges "
+            "(privileged, added capabilities, devices, unconfined AppArmor or seccomp); a container "
+            "that publishes ports may not, whatever its name."
+        ),
     },
 }
 
@@ -81,6 +94,7 @@ class Settings:
     admin_cidrs: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     allowed_public_ports: frozenset[int]
     min_replicas: int
+    privileged_containers: tuple[str, ...] = ()
 
 
 def settings(args: _HasConfig) -> Settings:
@@ -96,6 +110,7 @@ def settings(args: _HasConfig) -> Settings:
         admin_cidrs=tuple(_networks(merged[ADMIN_CIDRS])),
         allowed_public_ports=frozenset(_ports(merged[ALLOWED_PUBLIC_PORTS])),
         min_replicas=min_replicas,
+        privileged_containers=tuple(known_strings(merged[PRIVILEGED_CONTAINERS])),
     )
 
 

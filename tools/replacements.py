@@ -84,6 +84,8 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
     "docker:index/remoteImage:RemoteImage": ("name", "platform", "build", "triggers", "pullTriggers"),
     "docker:index/image:Image": (),  # rebuilt and pushed in place, never replaced
     "docker:index/network:Network": ("name", "driver", "options", "ipamConfigs", "internal", "attachable"),
+    # kreuzwerker provider resource_docker_volume.go: name, labels, driver and driverOpts are ForceNew
+    "docker:index/volume:Volume": ("name", "labels", "driver", "driverOpts"),
     "command:local:Command": ("triggers",),
     "command:remote:Command": ("triggers",),
 }

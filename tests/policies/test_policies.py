@@ -77,6 +77,7 @@ EXPECTED_LEVELS = {
     "ec2-imdsv2-required": "mandatory",
     "docker-tcp-requires-tls": "mandatory",
     "database-traffic-encrypted": "mandatory",
+    "container-privileges": "mandatory",
     "gluster-replica-quorum": "mandatory",
     "mongo-replica-set-quorum": "mandatory",
     "load-balancer-redundancy": "mandatory",

@@ -1,13 +1,14 @@
 """The nginx.conf of an Asteroids game container. A pure function from settings to text.
 
-nginx serves the game's ``client/`` directory from the Gluster mount and hands WebSocket
-upgrades to the Node game server on localhost. The game client opens ``ws://HOST:PORT`` (path
+nginx serves the game's ``client/`` directory from the host's local copy of the game (kept by
+the volume container, mounted read-only) and hands WebSocket upgrades to the Node game server on
+localhost. The game client opens ``ws://HOST:PORT`` (path
 ``/``, see ``client/nodegame.client.js``), so both share one origin and one path: a request that
 asks for ``Upgrade: websocket`` is sent to the named location ``@game_server`` (``return`` plus
 ``error_page``, the safe use of ``if`` in a location), every other request is a static file.
 
 ``/config.js`` is served from a file the container writes at start (its own public address and
-port), so game hosts sharing one volume never overwrite each other's client configuration.
+port) into its own run directory, so game hosts never share a client configuration.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ http {{
     default_type application/octet-stream;
     access_log {access_log};
     server_tokens off;
-    # The document root is a FUSE (GlusterFS) mount: read through the client, no sendfile.
+    # The document root is reached through a link that start.sh swaps to a new copy; files are
+    # small and read with plain read(2), as before.
     sendfile off;
     keepalive_timeout 65;
 {temp_lines}

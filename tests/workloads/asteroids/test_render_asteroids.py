@@ -1,13 +1,17 @@
-"""The game container's files: nginx.conf (real ``nginx -t`` and a live run), the shell scripts
-(shellcheck and behaviour with stand-ins for mount and node), the environment and the Dockerfile."""
+"""The game image's files: nginx.conf (real ``nginx -t`` and a live run, also with capabilities
+dropped as in the game container), the shell scripts (shellcheck and behaviour with stand-ins for
+mount and node, the copy kept in sync for real in temporary directories), the two containers'
+environments and the Dockerfile."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import re
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
@@ -16,9 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from rancher_stacks.workloads.asteroids.game import APP_DIR, GAME_COMMIT
+from rancher_stacks.workloads.asteroids.game import APP_DIR, GAME_CAPABILITIES_ADD, GAME_COMMIT
 from rancher_stacks.workloads.asteroids.render_nginx import render_nginx_conf
-from rancher_stacks.workloads.asteroids.render_start import CONFIG_JS, game_client_dir, gluster_mount, start_environment
+from rancher_stacks.workloads.asteroids.render_start import (
+    CONFIG_JS,
+    COPY_ROOT,
+    game_client_dir,
+    gluster_mount,
+    serve_environment,
+    volume_environment,
+)
 
 SCRIPTS = ["start.sh", "fetch-game.sh", "patch-game.sh"]
 
@@ -34,7 +45,7 @@ def test_the_container_config_passes_nginx_t(tmp_path, validator):
     nginx = validator("nginx", "nginx")
     (tmp_path / "tmp").mkdir()
     text = render_nginx_conf(
-        document_root=game_client_dir("ranchervol"),
+        document_root=game_client_dir(),
         config_js=CONFIG_JS,
         user=None,
         pid_file=f"{tmp_path}/nginx.pid",
@@ -184,6 +195,7 @@ def start_env(tmp_path: Path, **env: str) -> dict[str, str]:
         "PUBLIC_HOST": "203.0.113.7",
         "PUBLIC_PORT": "80",
         "MOUNT_ROOT": f"{tmp_path}/mnt",
+        "COPY_ROOT": f"{tmp_path}/copy",
         "RUN_DIR": f"{tmp_path}/run",
         "GAME_SOURCE": f"{tmp_path}/src",
         "RETRY_SECONDS": "0.1",
@@ -214,8 +226,10 @@ def test_config_points_players_at_this_hosts_public_address_and_port(tmp_path, b
     assert (tmp_path / "run" / "config.js").read_text() == "var HOST = '198.51.100.4', PORT = 8080;\n"
     bad = start_sh(tmp_path, "config", PUBLIC_HOST="x';alert(1);'")
     assert bad.returncode == 1 and "PUBLIC_HOST must be" in bad.stderr
-    missing = start_sh(tmp_path, "config", GLUSTER_MOUNT_SOURCE="")
-    assert missing.returncode != 0 and "GLUSTER_MOUNT_SOURCE is required" in missing.stderr
+    missing = start_sh(tmp_path, "config", PUBLIC_PORT="")
+    assert missing.returncode != 0 and "PUBLIC_PORT is required" in missing.stderr
+    no_mount = start_sh(tmp_path, "mount", GLUSTER_MOUNT_SOURCE="")
+    assert no_mount.returncode != 0 and "GLUSTER_MOUNT_SOURCE is required" in no_mount.stderr
 
 
 def test_mount_uses_the_backup_volfile_servers_and_retries_a_bounded_number_of_times(tmp_path, bin_dir):
@@ -302,6 +316,160 @@ def test_a_live_lock_held_too_long_fails_the_start(tmp_path, bin_dir, game_sourc
     assert not (tmp_path / "mnt" / "ranchervol" / "asteroids").exists()
 
 
+def copy_tree(tmp_path: Path) -> dict[str, str]:
+    """The served copy as {relative path: text}, read through the ``current`` link."""
+    current = tmp_path / "copy" / "current"
+    return {str(p.relative_to(current)): p.read_text() for p in sorted(current.rglob("*")) if p.is_file()}
+
+
+def test_the_copy_is_made_verified_and_switched_atomically_then_kept_in_sync(tmp_path, bin_dir, game_source):
+    """The volume container's copy step, for real in temporary directories (no mount involved)."""
+    assert start_sh(tmp_path, "install").returncode == 0
+    first = start_sh(tmp_path, "sync")
+    assert first.returncode == 0, first.stderr
+    current = tmp_path / "copy" / "current"
+    assert current.is_symlink() and os.readlink(current).startswith("releases/")
+    assert copy_tree(tmp_path)["server/server.js"] == "// server\n"
+    release = os.readlink(current)
+    again = start_sh(tmp_path, "sync")
+    assert again.returncode == 0 and os.readlink(current) == release, "unchanged volume: nothing copied"
+    assert "serving" not in again.stderr
+
+    # A change on the Gluster volume is copied into a new release and current is switched to it;
+    # the previous release is kept, older ones go.
+    edited = tmp_path / "mnt" / "ranchervol" / "asteroids" / "client" / "index.html"
+    edited.write_text("<title>v2</title>\n")
+    assert start_sh(tmp_path, "sync").returncode == 0
+    second = os.readlink(current)
+    assert second != release and copy_tree(tmp_path)["client/index.html"] == "<title>v2</title>\n"
+    edited.write_text("<title>v3</title>\n")
+    assert start_sh(tmp_path, "sync").returncode == 0
+    releases = sorted(p.name for p in (tmp_path / "copy" / "releases").iterdir())
+    assert releases == sorted([second.removeprefix("releases/"), os.readlink(current).removeprefix("releases/")])
+
+
+def test_an_unreadable_volume_keeps_the_last_copy_in_service(tmp_path, bin_dir, game_source):
+    assert start_sh(tmp_path, "install").returncode == 0
+    assert start_sh(tmp_path, "sync").returncode == 0
+    current = tmp_path / "copy" / "current"
+    release = os.readlink(current)
+    game = tmp_path / "mnt" / "ranchervol" / "asteroids"
+    game.rename(tmp_path / "away")  # as if every Gluster server were gone
+    result = start_sh(tmp_path, "sync")
+    assert result.returncode != 0
+    assert os.readlink(current) == release and copy_tree(tmp_path)["server/server.js"] == "// server\n"
+    (tmp_path / "away").rename(game)
+    (game / "server" / "server.js").chmod(0)  # a file that cannot be read: no partial release
+    if os.getuid() != 0:
+        assert start_sh(tmp_path, "sync").returncode != 0
+        assert os.readlink(current) == release
+
+
+def test_the_volume_role_copies_and_keeps_copying_while_the_game_waits_for_it(tmp_path, bin_dir, game_source):
+    """start.sh volume end to end, the mount point already a directory (mountpoint says mounted)."""
+    stand_in(bin_dir, "mountpoint", "exit 0\n")
+    stand_in(bin_dir, "mount", "echo 'mount must not be called' >&2; exit 99\n")
+    waiting = subprocess.run(
+        ["/bin/sh", str(APP_DIR / "start.sh"), "wait-copy"],
+        env=start_env(tmp_path, COPY_ATTEMPTS="2"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert waiting.returncode == 1 and "no game copy" in waiting.stderr
+    volume = subprocess.Popen(
+        ["/bin/sh", str(APP_DIR / "start.sh"), "volume"],
+        env=start_env(tmp_path, SYNC_SECONDS="0.2"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ready = subprocess.run(
+            ["/bin/sh", str(APP_DIR / "start.sh"), "wait-copy"],
+            env=start_env(tmp_path, COPY_ATTEMPTS="100"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert ready.returncode == 0, ready.stderr
+        assert start_sh(tmp_path, "volume-health").returncode == 0
+        (tmp_path / "mnt" / "ranchervol" / "asteroids" / "client" / "index.html").write_text("<title>new</title>\n")
+        deadline = time.monotonic() + 20
+        while copy_tree(tmp_path).get("client/index.html") != "<title>new</title>\n":
+            assert time.monotonic() < deadline, "the change was never copied"
+            time.sleep(0.1)
+    finally:
+        volume.terminate()
+        log = volume.communicate(timeout=10)[1]
+    assert "mount must not be called" not in log
+    assert "installing the game on the volume" in log
+
+
+@pytest.fixture
+def world_readable_dir():
+    """A directory nginx's www-data workers can reach (pytest's tmp_path is private to root)."""
+    path = Path(tempfile.mkdtemp(prefix="asteroids-caps-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_nginx_serves_with_only_the_game_containers_capabilities(world_readable_dir, validator):
+    """nginx as root with the bounding set the game container gets (Docker's drop ALL + adds)."""
+    nginx = validator("nginx", "nginx")
+    setpriv = shutil.which("setpriv")
+    if os.getuid() != 0 or setpriv is None:
+        pytest.skip("needs root and util-linux setpriv to run nginx with a reduced capability set")
+    tmp_path = world_readable_dir
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "index.html").write_text("ok\n")
+    (tmp_path / "tmp").mkdir()
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        render_nginx_conf(
+            document_root=str(root),
+            config_js=f"{tmp_path}/config.js",
+            listen_port=port,
+            pid_file=f"{tmp_path}/nginx.pid",
+            error_log=f"{tmp_path}/error.log",
+            access_log=f"{tmp_path}/access.log",
+            temp_dir=f"{tmp_path}/tmp",
+        )
+    )
+
+    def serve(caps: tuple[str, ...]) -> tuple[int | None, str]:
+        bounding = ",".join(["-all", *(f"+{c.lower()}" for c in caps)])
+        proc = subprocess.Popen(
+            [setpriv, "--no-new-privs", "--inh-caps=-all", f"--bounding-set={bounding}",
+             nginx, "-c", str(conf), "-e", f"{tmp_path}/error.log", "-g", "daemon off;"],
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        status = None
+        try:
+            deadline = time.monotonic() + 10
+            while proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                        status = resp.status
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        finally:
+            proc.terminate()
+            err = proc.communicate(timeout=10)[1]
+        return status, err
+
+    status, err = serve(GAME_CAPABILITIES_ADD)
+    assert status == 200, err
+    assert (tmp_path / "tmp" / "proxy").stat().st_uid == pwd.getpwnam("www-data").pw_uid
+    for path in (tmp_path / "tmp").iterdir():
+        path.rmdir()
+    status, err = serve(tuple(c for c in GAME_CAPABILITIES_ADD if c != "CHOWN"))
+    assert status is None and "chown" in err, "without CHOWN nginx cannot hand its temp dirs to its workers"
+
+
 NODE_0X_SERVER = """var sys = require('sys');
 function status() { sys.print('\\x1b[H' + 'running'); }
 """
@@ -367,16 +535,37 @@ def test_mounts_rotate_the_primary_and_keep_every_other_server_as_backup():
         gluster_mount("vol", ["a", "b c"])
 
 
-def test_start_environment_tells_start_sh_everything_it_requires():
-    env = start_environment(gluster_mount("ranchervol", ["a", "b"]), "203.0.113.7", 80)
-    keys = {e.split("=", 1)[0] for e in env}
-    required = set(re.findall(r'^: "\$\{(\w+):\?', (APP_DIR / "start.sh").read_text(), re.MULTILINE))
-    assert required == {"GLUSTER_VOLUME", "GLUSTER_MOUNT_SOURCE", "GLUSTER_MOUNT_OPTIONS", "PUBLIC_HOST", "PUBLIC_PORT"}
-    assert required <= keys
+def test_each_role_is_told_what_start_sh_requires_of_it_and_nothing_more():
+    text = (APP_DIR / "start.sh").read_text()
+
+    def required(function: str) -> set[str]:
+        body = text[text.index(f"{function}() {{") :]
+        body = body[: body.index("\n}\n")]
+        return set(re.findall(r'^\s*: "\$\{(\w+):\?', body, re.MULTILINE))
+
+    volume = volume_environment(gluster_mount("ranchervol", ["a", "b"]))
+    serve = serve_environment("203.0.113.7", 80)
+    volume_keys = {e.split("=", 1)[0] for e in volume}
+    serve_keys = {e.split("=", 1)[0] for e in serve}
+    assert required("require_volume_env") == {"GLUSTER_VOLUME", "GLUSTER_MOUNT_SOURCE", "GLUSTER_MOUNT_OPTIONS"}
+    assert required("require_serve_env") == {"PUBLIC_HOST", "PUBLIC_PORT"}
+    assert required("require_volume_env") <= volume_keys and required("require_serve_env") <= serve_keys
+    assert volume == [
+        "GLUSTER_VOLUME=ranchervol",
+        "GLUSTER_MOUNT_SOURCE=a:/ranchervol",
+        "GLUSTER_MOUNT_OPTIONS=backup-volfile-servers=b",
+        "MOUNT_ROOT=/mnt",
+        f"COPY_ROOT={COPY_ROOT}",
+        "SYNC_SECONDS=30",
+    ]
+    assert not any(k.startswith("GLUSTER") for k in serve_keys), "the game container is told nothing of Gluster"
+    assert serve_keys == {"COPY_ROOT", "RUN_DIR", "PUBLIC_HOST", "PUBLIC_PORT", "GAME_PORT"}
     with pytest.raises(ValueError, match="public host"):
-        start_environment(gluster_mount("v", ["a", "b"]), "evil'host", 80)
+        serve_environment("evil'host", 80)
     with pytest.raises(ValueError, match="TCP port"):
-        start_environment(gluster_mount("v", ["a", "b"]), "h", 0)
+        serve_environment("h", 0)
+    with pytest.raises(ValueError, match="at least 1 s"):
+        volume_environment(gluster_mount("v", ["a", "b"]), sync_seconds=0)
 
 
 def test_the_dockerfile_builds_on_the_node_image_with_the_pinned_game():

@@ -2,10 +2,11 @@
 
 Everything is read back from what a planned cluster and game registered, never from the
 components' Python objects: the server containers (by their peer label), the brick list and
-replica count of the bootstrap command's ``volume create``, and each game container's mount
-(``GLUSTER_MOUNT_SOURCE`` plus ``backup-volfile-servers``) and name resolution. After losing a set of
-servers the game is still served when every game container can still fetch the volfile from a
-live server it can resolve, and the volume still has a live replica.
+replica count of the bootstrap command's ``volume create``, and the mount of each game host's volume
+container (``GLUSTER_MOUNT_SOURCE`` plus ``backup-volfile-servers``) and its name resolution. After
+losing a set of servers the game is still served from the volume when every volume container can
+still fetch the volfile from a live server it can resolve, and the volume still has a live replica.
+(The game containers serve a local copy, so an outage here stops updates of that copy first.)
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def test_losing_every_server_is_an_outage(servers):
     verdict = after_losing(plan, set(plan.servers))
     assert not verdict.served
     assert verdict.replicas_left == 0
-    assert sorted(verdict.mounts_without_volfile_server) == ["game-g0", "game-g1"]
+    assert sorted(verdict.mounts_without_volfile_server) == ["game-g0-volume", "game-g1-volume"]
 
 
 def test_a_mount_without_backup_volfile_servers_is_caught():
@@ -180,7 +181,7 @@ def test_the_plan_is_read_from_registrations_not_from_python_objects():
         pulumi.export("done", True)
 
     run = run_program(program)
-    game = run.by_name("game-g0")
+    game = run.by_name("game-g0-volume")  # the container that mounts the volume for the game host
     game.inputs["envs"] = [
         "GLUSTER_MOUNT_OPTIONS=backup-volfile-servers=" if e.startswith("GLUSTER_MOUNT_OPTIONS=") else e
         for e in game.inputs["envs"]
