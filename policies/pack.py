@@ -6,10 +6,10 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import ports, replicas, security
+from . import backups, ports, replicas, security
 
 PACK_NAME: Final = "rancher-stacks-policies"
 PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
 """Level for any policy that does not set its own (every policy here does)."""
 
-ALL_POLICIES: Final[list[Policy]] = [*ports.POLICIES, *security.POLICIES, *replicas.POLICIES]
+ALL_POLICIES: Final[list[Policy]] = [*ports.POLICIES, *security.POLICIES, *replicas.POLICIES, *backups.POLICIES]
