@@ -241,6 +241,53 @@ class Workloads(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- backups
+
+# When a snapshot may start, in UTC. Each cloud's scheduler takes a different set of times, and a
+# stack's volumes can move between clouds, so only the times all of them accept are allowed:
+# * AWS DLM: every 1, 2, 3, 4, 6, 8, 12 or 24 hours from an "hh:mm" UTC time
+#   (https://docs.aws.amazon.com/dlm/latest/APIReference/API_CreateRule.html);
+# * GCP snapshot schedules: an hourly cycle starts on the hour ("HH:00"), a daily one only at
+#   00:00, 04:00, 08:00, 12:00, 16:00 or 20:00 UTC (terraform-provider-google,
+#   services/compute/resource_compute_resource_policy.go, daily_schedule.start_time).
+BACKUP_INTERVAL_HOURS: dict[str, int] = {"12h": 12, "24h": 24}
+BACKUP_START_TIMES: tuple[str, ...] = ("00:00", "04:00", "08:00", "12:00", "16:00", "20:00")
+# AWS DLM keeps a snapshot at most 100 years (36500 days; RetainRule.Interval,
+# https://docs.aws.amazon.com/dlm/latest/APIReference/API_RetainRule.html). GCP documents no
+# maximum for maxRetentionDays. Ten years is this project's own bound: a longer value is far more
+# likely a typo (days for hours) than a retention policy.
+MAX_RETAIN_DAYS = 3650
+
+
+class BackupSchedule(_Model):
+    """How often data volumes are snapshotted: every 12 or 24 hours from ``at`` (UTC)."""
+
+    every: Literal["12h", "24h"] = "24h"
+    at: str = "04:00"
+
+    @field_validator("at")
+    @classmethod
+    def _start_every_cloud_accepts(cls, at: str) -> str:
+        if at not in BACKUP_START_TIMES:
+            raise ValueError(
+                f"a UTC start time every cloud's scheduler accepts, one of {', '.join(BACKUP_START_TIMES)} "
+                f"(GCP starts daily snapshot schedules only at these hours); got {at!r}"
+            )
+        return at
+
+    @property
+    def interval_hours(self) -> int:
+        return BACKUP_INTERVAL_HOURS[self.every]
+
+
+class Backups(_Model):
+    """Scheduled snapshots of every data volume (on by default)."""
+
+    enabled: bool = True
+    schedule: BackupSchedule = BackupSchedule()
+    retain_days: int = Field(default=7, ge=1, le=MAX_RETAIN_DAYS)
+
+
 # --------------------------------------------------------------------------- stack
 
 
@@ -294,6 +341,7 @@ class StackConfig(_Model):
     admin_cidrs: list[str] = Field(default_factory=list)
     host_os: HostOs = HostOs()
     protect_stateful: bool = True
+    backups: Backups = Backups()
     clouds: Clouds = Clouds()
     workloads: Workloads = Workloads()
 
@@ -336,7 +384,29 @@ class StackConfig(_Model):
         if uses_vms and not self.admin_cidrs:
             raise _KeyedError(("adminCidrs",), "at least one admin CIDR that may reach SSH on the hosts")
         self._check_host_os()
+        self._check_backups()
         return self
+
+    def _check_backups(self) -> None:
+        """Every data volume can get scheduled snapshots on its cloud while backups are on.
+
+        DigitalOcean snapshots block storage volumes only on demand: its automated backups cover a
+        droplet's own disk, not attached volumes, and the API has no snapshot schedule for
+        volumes (https://docs.digitalocean.com/products/images/backups/details/features/,
+        https://docs.digitalocean.com/products/images/snapshots/details/limits/). Rather than
+        leave such a volume silently without backups, the stack is refused.
+        """
+        if not self.backups.enabled:
+            return
+        for field_name, workload in self.workload_items():
+            if workload.cloud == "digitalocean" and getattr(workload, "data_volume_gb", None) is not None:
+                raise _KeyedError(
+                    ("workloads", to_camel(field_name), "cloud"),
+                    "a cloud with scheduled volume snapshots (aws or gcp) for a workload with data volumes: "
+                    "DigitalOcean snapshots volumes only on demand and its droplet backups skip attached "
+                    "volumes, so rancher-stacks:backups cannot be honoured there (set backups.enabled "
+                    "false only if you back these volumes up another way)",
+                )
 
     def _check_host_os(self) -> None:
         """The OS can boot on each cloud it is used on, and run every image it is given."""

@@ -6,10 +6,12 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import containers, ports, replicas, security
+from . import backups, containers, ports, replicas, security
 
 PACK_NAME: Final = "rancher-stacks-policies"
 PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
 """Level for any policy that does not set its own (every policy here does)."""
 
-ALL_POLICIES: Final[list[Policy]] = [*ports.POLICIES, *security.POLICIES, *containers.POLICIES, *replicas.POLICIES]
+ALL_POLICIES: Final[list[Policy]] = [
+    *ports.POLICIES, *security.POLICIES, *containers.POLICIES, *replicas.POLICIES, *backups.POLICIES,
+]

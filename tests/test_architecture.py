@@ -141,8 +141,9 @@ def test_inside_the_package_every_import_is_relative() -> None:
 
 def test_only_the_clouds_folder_branches_on_a_cloud_name() -> None:
     cloud_test = re.compile(r"""(==|!=)\s*["'](aws|gcp|digitalocean|local)["']|["'](aws|gcp|digitalocean|local)["']\s*(==|!=)""")
-    # config.py describes each cloud's settings; its one branch exempts the local daemon's
-    # published ports from the never-public check (nothing there faces the internet).
+    # config.py describes each cloud's settings; one branch exempts the local daemon's
+    # published ports from the never-public check (nothing there faces the internet), another
+    # refuses data volumes on DigitalOcean while backups are on (it cannot schedule snapshots).
     allowed = {ROOT / "components" / "config.py"}
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"

@@ -148,3 +148,54 @@ def test_burmillaos_is_the_default_with_a_pinned_engine():
     assert (release.name, release.version, release.docker_engine) == ("burmillaos", "v2.0.5", "docker-29.8.2")
     newer = parse_stack_config({**base(), "hostOs": {"dockerEngine": "docker-28.5.1"}}).host_os.release()
     assert (newer.docker_engine, newer.docker_version) == ("docker-28.5.1", "28.5.1")
+
+
+# --- backups -----------------------------------------------------------------------------------
+
+
+def test_backups_are_on_by_default_in_every_shipped_stack():
+    for stack in ("dev", "prod", "local"):
+        backups = shipped(stack).backups
+        assert backups.enabled is True, stack
+    prod = shipped("prod").backups
+    assert prod.schedule.every == "24h" and prod.schedule.at == "04:00" and prod.retain_days >= 7
+
+
+@pytest.mark.parametrize(
+    ("backups", "key", "fragment"),
+    [
+        ({"schedule": {"every": "6h"}}, "backups.schedule.every", "'12h' or '24h'; got '6h'"),
+        ({"schedule": {"at": "03:00"}}, "backups.schedule.at", "GCP starts daily snapshot schedules only"),
+        ({"schedule": {"at": "4:00"}}, "backups.schedule.at", "00:00, 04:00"),
+        ({"retainDays": 0}, "backups.retainDays", "greater than or equal to 1"),
+        ({"retainDays": 3651}, "backups.retainDays", "less than or equal to 3650"),
+        ({"retainDays": "a week"}, "backups.retainDays", "integer"),
+        ({"keep": 3}, "backups.keep", "no such key"),
+    ],
+)
+def test_bad_backup_settings_name_the_key(backups, key, fragment):
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config({**base(storage={"cloud": "aws"}), "backups": backups})
+    assert str(err.value).startswith(f"rancher-stacks:{key}: expected ")
+    assert fragment in str(err.value)
+
+
+def test_backups_arrive_as_json_from_the_cli():
+    cfg = parse_stack_config(
+        {**base(storage={"cloud": "aws"}), "backups": '{"schedule": {"every": "12h", "at": "20:00"}, "retainDays": 30}'}
+    )
+    assert cfg.backups.schedule.interval_hours == 12 and cfg.backups.retain_days == 30
+
+
+@pytest.mark.parametrize("workload", ["storage", "database"])
+def test_data_volumes_on_digitalocean_are_refused_while_backups_are_on(workload):
+    """DigitalOcean has no scheduled volume snapshots: such a stack would silently have none."""
+    raw = base(**{workload: {"cloud": "digitalocean"}})
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(raw)
+    message = str(err.value)
+    assert message.startswith(f"rancher-stacks:workloads.{workload}.cloud: expected a cloud with scheduled volume snapshots")
+    assert "on demand" in message
+    # Opting out is explicit; stateless workloads on DigitalOcean are fine either way.
+    assert parse_stack_config({**raw, "backups": {"enabled": False}}).backups.enabled is False
+    parse_stack_config(base(storage={"cloud": "aws"}, database={"cloud": "gcp"}, webapp={"cloud": "digitalocean"}))

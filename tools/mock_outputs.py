@@ -114,11 +114,37 @@ def _aws_volume_attachment(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     return f"vai-{int(digest('vai', key)[:8], 16)}", {}
 
 
+def _aws_iam_role(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # Unset name is auto-named by Pulumi (resource name plus a random suffix); the id is the name.
+    role_name = inputs.get("name") or f"{name}-{digest('role', name)[:7]}"
+    return role_name, {
+        "name": role_name,
+        "arn": f"arn:aws:iam::{AWS_ACCOUNT}:role/{role_name}",
+        "uniqueId": "AROA" + digest("role-id", name)[:17].upper(),
+    }
+
+
+def _aws_role_policy_attachment(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # The provider's id: the role name, "-" and a unique suffix.
+    return f"{inputs.get('role')}-{digest('rpa', name)[:20]}", {}
+
+
+def _aws_dlm_policy(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    rid = aws_id("policy", name)
+    return rid, {"arn": _arn("dlm", "policy", rid)}
+
+
+def _gcp_disk_policy_attachment(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # The provider's id: {project}/{zone}/{disk}/{name}.
+    project = inputs.get("project", "mock-project")
+    return f"{project}/{inputs.get('zone')}/{inputs.get('disk')}/{inputs.get('name')}", {"project": project}
+
+
 def _gcp_self_link(kind: str, name: str, inputs: Outputs) -> tuple[str, Outputs]:
     project = inputs.get("project", "mock-project")
     if "zone" in inputs:
         scope = f"zones/{inputs['zone']}"
-    elif kind in ("subnetworks", "addresses"):
+    elif kind in ("subnetworks", "addresses", "resourcePolicies"):
         scope = f"regions/{inputs.get('region', 'us-central1')}"
     else:
         scope = "global"
@@ -307,6 +333,11 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "gcp:compute/network:Network": _gcp_kind("networks"),
     "gcp:compute/subnetwork:Subnetwork": _gcp_kind("subnetworks"),
     "gcp:compute/attachedDisk:AttachedDisk": _gcp_kind("attachedDisks"),
+    "gcp:compute/resourcePolicy:ResourcePolicy": _gcp_kind("resourcePolicies"),
+    "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment": _gcp_disk_policy_attachment,
+    "aws:iam/role:Role": _aws_iam_role,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _aws_role_policy_attachment,
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy": _aws_dlm_policy,
     "digitalocean:index/droplet:Droplet": _do_droplet,
     "digitalocean:index/volume:Volume": _do_with_urn("volume", numeric=False),
     "digitalocean:index/firewall:Firewall": _do_with_urn("firewall", numeric=False),

@@ -48,6 +48,19 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
     "aws:ec2/securityGroup:SecurityGroup": ("name", "namePrefix", "description", "vpcId", "region"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("securityGroupId", "region"),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("securityGroupId", "region"),
+    # dlm/lifecycle_policy.go: only policy_details.schedule.copy_tags is ForceNew; the schedule,
+    # retention, target tags and state update in place.
+    "aws:dlm/lifecyclePolicy:LifecyclePolicy": ("policyDetails.schedules[*].copyTags", "region"),
+    # iam/role.go: name, name_prefix and path are ForceNew (IAM is global: no region);
+    # iam/role_policy_attachment.go: role and policy_arn are both ForceNew.
+    "aws:iam/role:Role": ("name", "namePrefix", "path"),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("role", "policyArn"),
+    # resource_compute_resource_policy.go: region and project are ForceNew, the snapshot schedule
+    # updates in place. A rename is counted as a replacement (the safe side): every
+    # DiskResourcePolicyAttachment names the policy, and its name is ForceNew.
+    "gcp:compute/resourcePolicy:ResourcePolicy": ("name", "region", "project"),
+    # resource_compute_disk_resource_policy_attachment.go: disk, name, zone, project all ForceNew.
+    "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment": ("disk", "name", "zone", "project"),
     "gcp:compute/disk:Disk": (
         "name", "zone", "project", "type", "image", "snapshot", "sourceDisk", "description", "interface",
         "multiWriter", "licenses", "resourcePolicies", "diskEncryptionKey", "storagePool",

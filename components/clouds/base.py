@@ -12,12 +12,14 @@ This module names no cloud and imports nothing above it.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Mapping, Optional, Protocol, Sequence
 
 import pulumi
 
+from ..config import Backups
 from ..hostos import HostOsRelease
 from ..net.ports import PortRange
 from .disk import DEFAULT_MOUNT_POINT, DataDisk
@@ -53,6 +55,8 @@ class HostAccess:
     protect_stateful: bool
     os: HostOsRelease
     stack: str
+    # Scheduled snapshots of data volumes; None when ``rancher-stacks:backups.enabled`` is false.
+    backups: Optional[Backups] = None
 
 
 @dataclass
@@ -152,6 +156,22 @@ class VolumeRequest:
     volume_name: str
     parent: pulumi.Resource
     protect: bool
+    # The cloud's snapshot schedule the volume joins (set by the cloud base; None: no backups).
+    schedule: Optional[SnapshotSchedule] = None
+
+
+@dataclass(frozen=True)
+class SnapshotSchedule:
+    """A cloud's scheduled snapshots, as a data volume joins them.
+
+    ``tags``: what the schedule selects volumes by (the AWS DLM policy's target tags), to be set
+    on the volume. ``policy``/``policy_name``: a schedule the volume is attached to by name (a GCP
+    resource policy). A cloud fills in what its scheduler needs.
+    """
+
+    tags: Mapping[str, str] = field(default_factory=dict)
+    policy: Optional[pulumi.CustomResource] = None
+    policy_name: Optional[pulumi.Output[str]] = None
 
 
 @dataclass
@@ -164,6 +184,8 @@ class CreatedVolume:
     # What tells this volume from a later one of the same name (default: its id). A GCP disk's
     # id is its path, the same for a replacement; its server-defined ``disk_id`` is not.
     identity: Optional[pulumi.Output[str]] = None
+    # What puts the volume on its snapshot schedule when that is a resource of its own (GCP).
+    backup: Optional[pulumi.CustomResource] = None
 
 
 class ImageRegistry(Protocol):
@@ -294,9 +316,18 @@ class VmCloud:
         """Options for a component on this cloud: parented, with this base's provider for its children."""
         return pulumi.ResourceOptions(parent=parent, providers={self.cloud: self.provider})
 
+    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
+        """This cloud's schedule for data volumes, created on first use; None when backups are off.
+
+        A cloud that cannot schedule volume snapshots raises ``ValueError`` while backups are on.
+        """
+        return None
+
     def new_volume(self, request: VolumeRequest) -> CreatedVolume:
-        """An encrypted data volume and its attachment (the cloud's ``volume`` module)."""
-        created: CreatedVolume = self.volumes.new_volume(request)
+        """An encrypted data volume and its attachment (the cloud's ``volume`` module), on the
+        cloud's snapshot schedule when backups are on."""
+        schedule = self.snapshot_schedule()
+        created: CreatedVolume = self.volumes.new_volume(dataclasses.replace(request, schedule=schedule))
         return created
 
     def data_disk(self, volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDisk:

@@ -37,6 +37,7 @@ def host_access(cfg: StackConfig, ssh: Optional[SshSettings]) -> HostAccess:
         protect_stateful=cfg.protect_stateful,
         os=cfg.host_os.release(),
         stack=pulumi.get_stack(),
+        backups=cfg.backups if cfg.backups.enabled else None,
     )
 
 

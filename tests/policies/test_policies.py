@@ -26,7 +26,9 @@ from policy_helpers import (
     EC2,
     GCE,
     GCP_DISK,
+    GCP_DISK_POLICY_ATTACHMENT,
     GCP_FIREWALL,
+    GCP_RESOURCE_POLICY,
     GLUSTER,
     INGRESS_RULE,
     LOAD_BALANCER,
@@ -36,6 +38,7 @@ from policy_helpers import (
     UNKNOWN,
     baseline,
     cloud_config,
+    dlm_policy,
     policy_names,
     replace_props,
     res,
@@ -83,6 +86,7 @@ EXPECTED_LEVELS = {
     "load-balancer-redundancy": "mandatory",
     "data-volume-protected": "mandatory",
     "replica-zone-spread": "advisory",
+    "data-volume-backed-up": "mandatory",
 }
 
 
@@ -598,6 +602,64 @@ def test_data_volumes_must_be_protected_or_retained() -> None:
         flagged(res(GCP_DISK, "disk", {}, protect=True), res(DO_VOLUME, "vol", {}, retainOnDelete=True))
         == set()
     )
+
+
+def _backup_flags(resources: list[dict[str, Any]]) -> dict[str, str]:
+    return {v["resource"]: v["message"] for v in run(resources) if v["policy"] == "data-volume-backed-up"}
+
+
+def test_ebs_data_volumes_need_the_tags_of_an_enabled_dlm_policy_with_a_retain_rule() -> None:
+    assert _backup_flags(baseline()) == {}
+    untagged = replace_props(baseline(), "gluster-data-0-ebs", tags={"Name": "gluster-data-0"})
+    assert "carries no tag set that a DLM lifecycle policy" in _backup_flags(untagged)["gluster-data-0-ebs"]
+    other_stack = replace_props(baseline(), "gluster-data-0-ebs", tags={"rancher-stacks:backup": "other"})
+    assert set(_backup_flags(other_stack)) == {"gluster-data-0-ebs"}
+    disabled = replace_props(baseline(), "snapshots", state="DISABLED")
+    message = _backup_flags(disabled)["gluster-data-0-ebs"]
+    assert message.startswith("EBS data volume gluster-data-0-ebs has no scheduled snapshots")
+    assert "the DLM policy snapshots that targets it is DISABLED" in message
+    details = dlm_policy()["props"]["policyDetails"]
+    no_retain = replace_props(
+        baseline(), "snapshots", policyDetails={**details, "schedules": [{"name": "x", "createRule": {"interval": 24}}]}
+    )
+    assert "no schedule with a create rule and a retain rule" in _backup_flags(no_retain)["gluster-data-0-ebs"]
+    by_count = replace_props(
+        baseline(), "snapshots",
+        policyDetails={**details, "schedules": [{"name": "x", "createRule": {"interval": 12}, "retainRule": {"count": 14}}]},
+    )
+    assert _backup_flags(by_count) == {}
+    # A scratch EBS volume outside a DataVolume is not a data volume; unknown tags are not judged.
+    assert _backup_flags([res(EBS, "scratch", {"encrypted": True})]) == {}
+    assert _backup_flags(replace_props(baseline(), "gluster-data-0-ebs", tags=UNKNOWN)) == {}
+    assert _backup_flags(replace_props(baseline(), "snapshots", state=UNKNOWN)) == {}
+
+
+def test_gcp_disks_need_an_attachment_to_a_snapshot_schedule_and_do_volumes_always_fail() -> None:
+    disk_urn = urn(GCP_DISK, "db-0-disk")
+    policy_urn = urn(GCP_RESOURCE_POLICY, "schedule")
+    disk = res(GCP_DISK, "db-0-disk", {"name": "db-0-disk-1a2b3c4", "zone": "us-central1-a"}, urn=disk_urn)
+    schedule = {"schedule": {"dailySchedule": {"daysInCycle": 1, "startTime": "04:00"}}}
+    policy = res(GCP_RESOURCE_POLICY, "schedule", {"name": "schedule-9f8e7d6", "snapshotSchedulePolicy": schedule},
+                 urn=policy_urn)
+
+    def attachment(**props: Any) -> dict[str, Any]:
+        return res(GCP_DISK_POLICY_ATTACHMENT, "db-0-snapshots", props)
+
+    by_name = attachment(disk="db-0-disk-1a2b3c4", name="schedule-9f8e7d6", zone="us-central1-a")
+    assert _backup_flags([disk, policy, by_name]) == {}
+    by_dependency = {**attachment(zone="us-central1-a"), "dependencies": [disk_urn, policy_urn]}
+    assert _backup_flags([disk, policy, by_dependency]) == {}
+    own = res(GCP_DISK, "db-0-disk", {"name": "d", "resourcePolicies": ["projects/p/regions/r/resourcePolicies/schedule-9f8e7d6"]})
+    assert _backup_flags([own, policy]) == {}
+    missing = _backup_flags([disk, policy])["db-0-disk"]
+    assert missing.startswith("GCP data disk db-0-disk has no scheduled snapshots: no DiskResourcePolicyAttachment")
+    other_disk = attachment(disk="db-1-disk", name="schedule-9f8e7d6")
+    assert set(_backup_flags([disk, policy, other_disk])) == {"db-0-disk"}
+    unscheduled = res(GCP_RESOURCE_POLICY, "schedule", {"name": "schedule-9f8e7d6"}, urn=policy_urn)
+    assert "has no snapshot schedule" in _backup_flags([disk, unscheduled, by_name])["db-0-disk"]
+    assert _backup_flags([disk, policy, attachment(disk=UNKNOWN, name="schedule-9f8e7d6")]) == {}
+    do = _backup_flags([res(DO_VOLUME, "vol", {}, protect=True)])["vol"]
+    assert "DigitalOcean has no scheduled snapshots for volumes" in do
 
 
 # --- evaluate() -------------------------------------------------------------------------------

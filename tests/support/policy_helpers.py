@@ -30,6 +30,32 @@ LOAD_BALANCER = "rancher-stacks:index:LoadBalancer"
 DATA_VOLUME = "rancher-stacks:index:DataVolume"
 GCP_DISK = "gcp:compute/disk:Disk"
 DO_VOLUME = "digitalocean:index/volume:Volume"
+DLM_POLICY = "aws:dlm/lifecyclePolicy:LifecyclePolicy"
+GCP_RESOURCE_POLICY = "gcp:compute/resourcePolicy:ResourcePolicy"
+GCP_DISK_POLICY_ATTACHMENT = "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment"
+BACKUP_TAGS = {"rancher-stacks:backup": "rancher-stacks-dev"}
+
+
+def dlm_policy(name: str = "snapshots", **changes: Any) -> dict[str, Any]:
+    """An enabled DLM policy snapshotting volumes tagged ``BACKUP_TAGS`` daily, kept 7 days."""
+    props: dict[str, Any] = {
+        "state": "ENABLED",
+        "policyDetails": {
+            "policyType": "EBS_SNAPSHOT_MANAGEMENT",
+            "resourceTypes": ["VOLUME"],
+            "targetTags": dict(BACKUP_TAGS),
+            "schedules": [
+                {
+                    "name": "daily",
+                    "createRule": {"interval": 24, "intervalUnit": "HOURS", "times": "04:00"},
+                    "retainRule": {"interval": 7, "intervalUnit": "DAYS"},
+                    "copyTags": True,
+                }
+            ],
+        },
+    }
+    props.update(changes)
+    return res(DLM_POLICY, name, props)
 
 
 def urn(kind: str, name: str, parent_kind: str | None = None) -> str:
@@ -103,7 +129,7 @@ def baseline() -> list[dict[str, Any]]:
         res(
             EBS,
             "gluster-data-0-ebs",
-            {"encrypted": True, "size": 50},
+            {"encrypted": True, "size": 50, "tags": {"Name": "gluster-data-0", **BACKUP_TAGS}},
             urn=urn(EBS, "gluster-data-0-ebs", DATA_VOLUME),
             parent=data_volume_urn,
             protect=True,
@@ -138,6 +164,7 @@ def baseline() -> list[dict[str, Any]]:
             custom=False,
         ),
         res(DOCKER_PROVIDER, "docker-remote", {"host": "ssh://rancher@10.0.1.5"}),
+        dlm_policy(),
     ]
 
 

@@ -306,3 +306,66 @@ def test_the_real_entry_point_flushes_and_keeps_exit_codes(tmp_path):
     assert good.returncode == 0, good.stderr
     assert good.stdout.rstrip().endswith("Policies: 0 mandatory violation(s), 0 advisory")
     assert json.loads(out.read_text())["stack"] == "local"
+
+
+# --- backups ------------------------------------------------------------------------------------
+
+DLM = "aws:dlm/lifecyclePolicy:LifecyclePolicy"
+GCP_SCHEDULE = "gcp:compute/resourcePolicy:ResourcePolicy"
+GCP_SCHEDULE_ATTACHMENT = "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment"
+
+
+def backup_violations(plan: dict) -> dict[str, str]:
+    return {v["resource"]: v["message"] for v in mandatory(plan) if v["policy"] == "data-volume-backed-up"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_data_volume_is_on_a_snapshot_schedule(plans, stack):
+    plan = plans[stack]
+    (dlm,) = of_type(plan, DLM)
+    details = dlm["inputs"]["policyDetails"]
+    assert dlm["inputs"]["state"] == "ENABLED" and details["schedules"][0]["retainRule"]["intervalUnit"] == "DAYS"
+    ebs = of_type(plan, "aws:ebs/volume:Volume")
+    tagged = [v for v in ebs if details["targetTags"].items() <= v["inputs"]["tags"].items()]
+    assert len(ebs) == len(tagged) == {"dev": 2, "prod": 3}[stack]
+    (schedule,) = of_type(plan, GCP_SCHEDULE)
+    assert schedule["inputs"]["snapshotSchedulePolicy"]["retentionPolicy"]["onSourceDiskDelete"] == "KEEP_AUTO_SNAPSHOTS"
+    disks = {d["urn"] for d in of_type(plan, "gcp:compute/disk:Disk")}
+    attachments = of_type(plan, GCP_SCHEDULE_ATTACHMENT)
+    attached = [u for a in attachments for u in a["dependencies"] if u in disks]
+    assert sorted(attached) == sorted(disks) and len(disks) == {"dev": 3, "prod": 5}[stack]
+    assert all(schedule["urn"] in a["dependencies"] for a in attachments)
+    assert of_type(plan, "digitalocean:index/volume:Volume") == []  # DigitalOcean cannot schedule them
+
+
+def test_the_local_stack_has_no_volume_and_no_schedule(plans):
+    """Local "data volumes" are directories on the machine running Pulumi: nothing to snapshot."""
+    local = plans["local"]
+    assert not [r for t in (*DATA_VOLUME_TYPES, DLM, GCP_SCHEDULE) for r in of_type(local, t)]
+    assert backup_violations(local) == {}
+
+
+def _mutated(plan: dict, name: str, change) -> dict:
+    mutated = copy.deepcopy(plan)
+    mutated["resources"] = [r for r in mutated["resources"] if not (r["name"] == name and change is None)]
+    for r in mutated["resources"]:
+        if r["name"] == name and change is not None:
+            change(r["inputs"])
+    return mutated
+
+
+def test_a_volume_off_its_schedule_fails_the_pack_naming_it(plans):
+    dev = plans["dev"]
+    untagged = _mutated(dev, "storage-0-data-volume", lambda i: i["tags"].pop("rancher-stacks:backup"))
+    assert list(backup_violations(untagged)) == ["storage-0-data-volume"]
+    assert "EBS data volume storage-0-data-volume has no scheduled snapshots" in backup_violations(untagged)[
+        "storage-0-data-volume"
+    ]
+    disabled = _mutated(dev, "aws-snapshots", lambda i: i.update(state="DISABLED"))
+    flagged = backup_violations(disabled)
+    assert sorted(flagged) == ["storage-0-data-volume", "storage-1-data-volume"]
+    assert all("the DLM policy aws-snapshots that targets it is DISABLED" in m for m in flagged.values())
+    detached = _mutated(dev, "database-1-data-snapshots", None)
+    assert list(backup_violations(detached)) == ["database-1-data-disk"]
+    no_schedule = _mutated(dev, "gcp-snapshots", lambda i: i.pop("snapshotSchedulePolicy"))
+    assert sorted(backup_violations(no_schedule)) == ["database-0-data-disk", "database-1-data-disk", "database-2-data-disk"]

@@ -49,6 +49,16 @@ def plan(*resources: dict[str, Any]) -> dict[str, Any]:
         ("docker:index/container:Container", "restart", "no", "unless-stopped", False),
         ("command:remote:Command", "create", "a", "b", False),
         ("command:remote:Command", "triggers[0]", "a", "b", True),
+        # backups: a new schedule or retention is an in-place update; only copyTags replaces
+        ("aws:dlm/lifecyclePolicy:LifecyclePolicy", "policyDetails.schedules[0].retainRule.interval", 7, 14, False),
+        ("aws:dlm/lifecyclePolicy:LifecyclePolicy", "state", "ENABLED", "DISABLED", False),
+        ("aws:dlm/lifecyclePolicy:LifecyclePolicy", "policyDetails.schedules[0].copyTags", True, False, True),
+        ("aws:iam/role:Role", "assumeRolePolicy", "a", "b", False),
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "policyArn", "a", "b", True),
+        ("gcp:compute/resourcePolicy:ResourcePolicy",
+         "snapshotSchedulePolicy.retentionPolicy.maxRetentionDays", 7, 14, False),
+        ("gcp:compute/resourcePolicy:ResourcePolicy", "region", "us-central1", "us-east1", True),
+        ("gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment", "name", "a", "b", True),
     ],
 )
 def test_each_change_is_classified_as_the_provider_would(type_, path, base, head, replaces) -> None:
@@ -62,6 +72,10 @@ def test_every_type_the_shipped_stacks_use_is_classified() -> None:
             if r["custom"] and not r["type"].startswith("pulumi:providers:")}
     unknown = sorted(t for t in used if not classified(t))
     assert unknown == [], "add these to tools/replacements.py with their source"
+    backup_types = {"aws:dlm/lifecyclePolicy:LifecyclePolicy", "aws:iam/role:Role",
+                    "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "gcp:compute/resourcePolicy:ResourcePolicy",
+                    "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment"}
+    assert backup_types <= used  # the stacks really use the backup types this test vouches for
 
 
 def test_a_replaced_volume_and_a_dropped_volume_lead_the_markdown() -> None:

@@ -21,8 +21,8 @@ import pulumi_aws as aws
 from ...config import AwsCloud
 from ...hostos import RANCHEROS_AMI_OWNER
 from ...naming import sanitized_name, type_token
-from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, VmCloud
-from . import firewall, volume
+from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, SnapshotSchedule, VmCloud
+from . import backup, firewall, volume
 from .host import AwsRancherOSHost, AwsRancherOSHostArgs
 
 
@@ -69,6 +69,8 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
         self.region = s.region
         self.zones = sorted(set(s.zones))  # only the set counts (assign_zones)
         self.default_size = s.instance_type
+        self.base_name = name
+        self._schedule: Optional[SnapshotSchedule] = None
 
         self.provider = aws.Provider(
             f"{name}-provider", region=s.region, opts=pulumi.ResourceOptions(parent=self)
@@ -140,6 +142,20 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
     def render_firewall(self, request: FirewallRequest) -> RenderedFirewall:
         """A security group in the default VPC and its rules (``firewall``)."""
         return firewall.render_firewall(self.vpc_id, request)
+
+    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
+        """The stack's DLM policy (``backup``), created with the first data volume."""
+        if self.access.backups is None:
+            return None
+        if self._schedule is None:
+            self._schedule = backup.new_snapshot_policy(
+                self.base_name,
+                self.access.backups,
+                pulumi.get_project(),
+                self.access.stack,
+                pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )
+        return self._schedule
 
 
 

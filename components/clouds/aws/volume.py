@@ -34,14 +34,19 @@ def data_disk(volume_key: str, mount_point: str = DEFAULT_MOUNT_POINT) -> DataDi
 
 
 def new_volume(request: VolumeRequest) -> CreatedVolume:
-    """The encrypted EBS volume (protected per request, always retained) and its attachment."""
+    """The encrypted EBS volume (protected per request, always retained) and its attachment.
+
+    On a snapshot schedule the volume carries the tags the stack's DLM policy targets (``backup``);
+    tags change in place, so adding them never replaces a volume.
+    """
+    schedule_tags = dict(request.schedule.tags) if request.schedule is not None else {}
     ebs = aws.ebs.Volume(
         f"{request.name}-volume",
         availability_zone=request.zone,
         size=request.size_gb,
         type="gp3",
         encrypted=True,
-        tags={"Name": request.volume_name},
+        tags={"Name": request.volume_name, **schedule_tags},
         opts=pulumi.ResourceOptions(parent=request.parent, protect=request.protect, retain_on_delete=True),
     )
     attachment = aws.ec2.VolumeAttachment(

@@ -26,7 +26,7 @@ import pulumi_digitalocean as digitalocean
 from ...config import DigitalOceanCloud
 from ...hostos import RANCHEROS_DO_IMAGE_URL
 from ...naming import sanitized_name, type_token
-from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, VmCloud
+from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, SnapshotSchedule, VmCloud
 from . import firewall, volume
 from .host import DigitalOceanRancherOSHost, DigitalOceanRancherOSHostArgs, check_droplet_size
 
@@ -164,6 +164,24 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
     def render_firewall(self, request: FirewallRequest) -> RenderedFirewall:
         """A tag and a firewall on it (``firewall``)."""
         return firewall.render_firewall(request)
+
+    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
+        """None when backups are off; otherwise refused: DigitalOcean cannot schedule volume snapshots.
+
+        Its automated backups cover a droplet's own disk only ("DigitalOcean's automated backups do
+        not include volumes", https://docs.digitalocean.com/products/images/backups/details/features/),
+        and volume snapshots are on-demand images
+        (https://docs.digitalocean.com/products/images/snapshots/details/limits/); the provider's
+        ``digitalocean.VolumeSnapshot`` takes one snapshot when it is created, not on a schedule.
+        The config check refuses such a stack first (``rancher-stacks:workloads.<name>.cloud``);
+        this guards programs that build host groups themselves.
+        """
+        if self.access.backups is None:
+            return None
+        raise ValueError(
+            "rancher-stacks:backups: DigitalOcean has no scheduled snapshots for block storage volumes; "
+            "put data volumes on aws or gcp, or set backups.enabled false and back them up another way"
+        )
 
 
 

@@ -26,8 +26,8 @@ import pulumi_gcp as gcp
 from ...config import GcpCloud
 from ...hostos import RANCHEROS_GCE_IMAGE_URL
 from ...naming import sanitized_name, type_token
-from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, VmCloud
-from . import firewall, volume
+from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, SnapshotSchedule, VmCloud
+from . import backup, firewall, volume
 from .host import GcpRancherOSHost, GcpRancherOSHostArgs
 
 # The GCE network's MTU; Docker's default 1500 silently drops large packets between hosts.
@@ -79,6 +79,8 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
         self.region = s.region
         self.zones = sorted(set(s.zones))  # only the set counts (assign_zones)
         self.default_size = s.machine_type
+        self.base_name = name
+        self._schedule: Optional[SnapshotSchedule] = None
 
         self.provider = gcp.Provider(
             f"{name}-provider",
@@ -141,6 +143,20 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
     def render_firewall(self, request: FirewallRequest) -> RenderedFirewall:
         """Ingress firewalls on the stack's network targeting the group's tag (``firewall``)."""
         return firewall.render_firewall(self.network, request)
+
+    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
+        """The stack's snapshot-schedule resource policy (``backup``), created with the first data disk."""
+        if self.access.backups is None:
+            return None
+        if self._schedule is None:
+            self._schedule = backup.new_snapshot_policy(
+                self.base_name,
+                self.access.backups,
+                self.region,
+                sanitized_name(self.access.stack),
+                pulumi.ResourceOptions(parent=self, provider=self.provider),
+            )
+        return self._schedule
 
 
 

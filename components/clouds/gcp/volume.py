@@ -9,6 +9,8 @@ Google's guest rules ``/dev/disk/by-id/google-data``. Fallback ``/dev/sdb`` (the
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -51,9 +53,22 @@ def new_volume(request: VolumeRequest) -> CreatedVolume:
         # attaches to one instance at a time).
         opts=pulumi.ResourceOptions(parent=request.parent, delete_before_replace=True),
     )
+    backup: Optional[pulumi.CustomResource] = None
+    schedule = request.schedule
+    if schedule is not None and schedule.policy_name is not None:
+        # Attached by a resource of its own, not the disk's ``resourcePolicies`` input, which the
+        # provider cannot change in place: setting it would replace (empty) the disk.
+        backup = gcp.compute.DiskResourcePolicyAttachment(
+            f"{request.name}-snapshots",
+            disk=disk.name,
+            name=schedule.policy_name,
+            zone=request.zone,
+            opts=pulumi.ResourceOptions(parent=request.parent, depends_on=[schedule.policy] if schedule.policy else []),
+        )
     return CreatedVolume(
         volume=disk,
         attachment=attachment,
         volume_key=pulumi.Output.from_input(DATA_DEVICE_NAME),
         identity=disk.disk_id,
+        backup=backup,
     )

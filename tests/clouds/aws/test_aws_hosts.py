@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -36,12 +37,18 @@ AWS_ONLY = {"storage": {"cloud": "aws", "servers": 2}}
 
 
 def _program(
-    invokes: list[tuple[str, dict]], *, protect: bool = True, host_os: str = "rancheros", **clouds: Any
+    invokes: list[tuple[str, dict]],
+    *,
+    protect: bool = True,
+    host_os: str = "rancheros",
+    backups: dict[str, Any] | None = None,
+    **clouds: Any,
 ) -> ProgramRun:
     """Two storage hosts; RancherOS by default, whose public AMIs are looked up."""
     cfg = stack_config(
         workloads=AWS_ONLY,
         protectStateful=protect,
+        backups=backups or {},
         hostOs={"name": host_os},
         clouds={"aws": {"region": "us-east-1", "zones": ["us-east-1a", "us-east-1b"], **clouds}},
     )
@@ -86,8 +93,12 @@ def test_resource_counts_of_a_two_host_group(aws_run: ProgramRun) -> None:
         "aws:ec2/eipAssociation:EipAssociation": 2,
         VOLUME: 2,
         ATTACHMENT: 2,
+        # backups (on by default): one DLM policy for the stack, run by its own role
+        "aws:dlm/lifecyclePolicy:LifecyclePolicy": 1,
+        "aws:iam/role:Role": 1,
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 1,
         "pulumi:providers:docker": 2,
-        "command:remote:Command": 2,
+        "command:remote:Command": 4,  # per host: wait for docker, check (and grow) its data volume
         "command:local:Command": 2,  # each host's key, read once and pinned
     }
 
@@ -147,6 +158,32 @@ def test_data_volumes_encrypted_gp3_protected_retained_in_the_host_zone(aws_run:
         assert parent_chain(aws_run, v)[0].type == "rancher-stacks:index:DataVolume"
     dv = aws_run.by_type("rancher-stacks:index:DataVolume")
     assert len(dv) == 2
+
+
+def test_volumes_carry_the_tag_the_stack_dlm_policy_snapshots_by_age(aws_run: ProgramRun) -> None:
+    (policy,) = aws_run.by_type("aws:dlm/lifecyclePolicy:LifecyclePolicy")
+    (role,) = aws_run.by_type("aws:iam/role:Role")
+    (grant,) = aws_run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    details = policy.inputs["policyDetails"]
+    target = details["targetTags"]
+    assert target == {"rancher-stacks:backup": "rancher-stacks-test"}  # <project>-<stack> of the mock
+    for volume in aws_run.by_type(VOLUME):
+        assert target.items() <= volume.inputs["tags"].items(), volume.name
+    assert policy.inputs["state"] == "ENABLED" and details["resourceTypes"] == ["VOLUME"]
+    (schedule,) = details["schedules"]
+    assert schedule["createRule"] == {"interval": 24, "intervalUnit": "HOURS", "times": "04:00"}
+    assert schedule["retainRule"] == {"interval": 7, "intervalUnit": "DAYS"} and schedule["copyTags"] is True
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust == [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "dlm.amazonaws.com"}}]
+    assert grant.inputs["policyArn"] == "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"
+    assert policy.inputs["executionRoleArn"].endswith(":role/" + grant.inputs["role"])
+    assert grant.urn in policy.dependencies  # the role holds its permissions before DLM uses it
+
+
+def test_without_backups_no_dlm_policy_and_no_tag() -> None:
+    off = _program([], backups={"enabled": False})
+    assert off.by_type("aws:dlm/lifecyclePolicy:LifecyclePolicy") == [] and off.by_type("aws:iam/role:Role") == []
+    assert all("rancher-stacks:backup" not in v.inputs["tags"] for v in off.by_type(VOLUME))
 
 
 def test_unprotected_stacks_still_retain_volumes() -> None:

@@ -36,6 +36,9 @@ DROPLET = "digitalocean:index/droplet:Droplet"
 VOLUME = "digitalocean:index/volume:Volume"
 ATTACHMENT = "digitalocean:index/volumeAttachment:VolumeAttachment"
 DO_ONLY = {"storage": {"cloud": "digitalocean", "servers": 2}}
+# DigitalOcean cannot schedule volume snapshots, so a stack with data volumes there must opt out of
+# backups explicitly (the config check refuses it otherwise; see the backup tests below).
+NO_BACKUPS = {"enabled": False}
 
 
 def _program(
@@ -43,6 +46,7 @@ def _program(
 ) -> ProgramRun:
     cfg = stack_config(
         workloads=DO_ONLY,
+        backups=NO_BACKUPS,
         hostOs={"name": host_os},
         clouds={"digitalocean": {"region": "nyc3", "image": image, **do_settings}},
     )
@@ -150,7 +154,7 @@ def test_rancheros_uses_its_release_image_or_the_slug() -> None:
 
 
 def test_droplet_sizes_too_small_for_rancheros_are_refused_before_any_resource() -> None:
-    cfg = stack_config(workloads=DO_ONLY, clouds={"digitalocean": {"region": "nyc3"}})
+    cfg = stack_config(workloads=DO_ONLY, backups=NO_BACKUPS, clouds={"digitalocean": {"region": "nyc3"}})
     registered: list[str] = []
 
     def program() -> None:
@@ -162,6 +166,26 @@ def test_droplet_sizes_too_small_for_rancheros_are_refused_before_any_resource()
         run(program)
     assert "While processing" not in str(info.value)  # raised before the group made anything
     assert registered == ["bases"]
+
+
+def test_a_volume_on_digitalocean_is_refused_while_backups_are_on() -> None:
+    """A program building its own groups bypasses the config check; the base still refuses."""
+    cfg = stack_config()  # data volumes on AWS and GCP, the web app on DigitalOcean: valid
+    assert cfg.backups.enabled
+
+    def program() -> None:
+        bases = make_cloud_bases(cfg, SshSettings())
+        HostGroup("storage", HostGroupArgs(base=bases["digitalocean"], count=2, data_volume_gb=10))
+
+    with pytest.raises(ValueError, match="DigitalOcean has no scheduled snapshots for block storage volumes"):
+        run(program)
+    loop = asyncio.get_event_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, _context: None)
+    try:
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
 
 
 def test_a_failure_while_creating_hosts_fails_the_program_instead_of_hanging(

@@ -77,7 +77,29 @@ def test_resource_counts_of_a_two_host_group(gcp_run: ProgramRun) -> None:
         INSTANCE: 2,
         DISK: 2,
         ATTACHED: 2,
+        # backups (on by default): one snapshot schedule, attached to each data disk
+        "gcp:compute/resourcePolicy:ResourcePolicy": 1,
+        "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment": 2,
     }
+
+
+def test_every_data_disk_is_attached_to_the_regional_snapshot_schedule(gcp_run: ProgramRun) -> None:
+    (policy,) = gcp_run.by_type("gcp:compute/resourcePolicy:ResourcePolicy")
+    snapshot = policy.inputs["snapshotSchedulePolicy"]
+    assert policy.inputs["region"] == "us-central1"
+    assert snapshot["schedule"] == {"dailySchedule": {"daysInCycle": 1, "startTime": "04:00"}}
+    assert snapshot["retentionPolicy"] == {"maxRetentionDays": 7, "onSourceDiskDelete": "KEEP_AUTO_SNAPSHOTS"}
+    disks = {d.urn: d for d in gcp_run.by_type(DISK)}
+    attachments = gcp_run.by_type("gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment")
+    attached = {urn for a in attachments for urn in a.dependencies if urn in disks}
+    assert attached == set(disks)
+    for a in attachments:
+        (disk,) = [disks[u] for u in a.dependencies if u in disks]
+        # The mocks name a GCP resource after its Pulumi name (tools.mock_outputs._gcp_self_link).
+        assert a.inputs["disk"] == disk.name and a.inputs["zone"] == disk.inputs["zone"]
+        assert a.inputs["name"] == policy.name and policy.urn in a.dependencies
+    # The disk itself is untouched: its resourcePolicies input would force a new (empty) disk.
+    assert all("resourcePolicies" not in d.inputs for d in disks.values())
 
 
 NETWORK = "https://www.googleapis.com/compute/v1/projects/mock-project/global/networks/gcp-network"
