@@ -9,12 +9,20 @@ from pathlib import Path
 import pytest
 
 from rancher_stacks.config import DatabaseWorkload, GameWorkload, LoadBalancerWorkload, StorageWorkload
+from rancher_stacks.images import GLUSTER_IMAGE, HAPROXY_IMAGE, MONGO_IMAGE, NODE_IMAGE
 from tools.plan import plan_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = re.compile(
     r"^[a-z0-9][a-z0-9./_-]*((:(?!latest(@|$))[A-Za-z0-9._-]+)(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$"
 )
+
+
+# An exact release: a tag that starts with a full x.y.z version (``mongo:7.0.37``,
+# ``node:22.23.2-bookworm-slim``), or a digest. A minor tag such as ``mongo:7.0`` moves.
+EXACT = re.compile(r"^[a-z0-9][a-z0-9./_-]*(:\d+\.\d+\.\d+[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?|(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64})$")
+# Named builds whose project publishes no release tags (rancher_stacks.images says why).
+NAMED_BUILDS = {GLUSTER_IMAGE}
 
 
 def test_the_pattern_tells_pinned_from_floating() -> None:
@@ -53,3 +61,13 @@ def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
                if r["type"] == "docker:index/image:Image" and "NODE_IMAGE" in r["inputs"]["build"].get("args", {})]
     assert images
     assert [i for i in images + config_defaults() + dockerfile_bases() if not PINNED.match(i)] == []
+    # Our defaults go further: exact releases, not minor tags.
+    inexact = [i for i in images + config_defaults() + dockerfile_bases() if not EXACT.match(i) and i not in NAMED_BUILDS]
+    assert inexact == []
+
+
+def test_exact_means_a_full_version_or_a_digest() -> None:
+    assert EXACT.match(MONGO_IMAGE) and EXACT.match(HAPROXY_IMAGE) and EXACT.match(NODE_IMAGE)
+    assert EXACT.match("haproxy@sha256:" + "a" * 64) and EXACT.match("python:3.12.13-slim-bookworm")
+    for moving in ("mongo:7.0", "node:22-bookworm-slim", "python:3.12-slim", "haproxy:3"):
+        assert not EXACT.match(moving), moving

@@ -39,6 +39,7 @@ import pulumi_docker as docker
 from ...apps import app_dir
 from ...hosts.dockerhost import DockerHost
 from ...hosts.placement import build_context, check_distinct_hosts, published_ports
+from ...images import NODE_IMAGE
 from ...naming import type_token
 from ...net.rules import WORLD, Rule
 from ..gluster.cluster import GlusterCluster
@@ -95,7 +96,7 @@ class AsteroidsGameArgs:
     # One game container per host.
     hosts: list[DockerHost]
     gluster: GlusterCluster
-    node_image: str = "node:22-bookworm-slim"
+    node_image: str = NODE_IMAGE
     public_port: int = 80
     app_dir: Path = APP_DIR
 

@@ -1,7 +1,7 @@
 """``haproxy.cfg`` for the web tier: one HTTP frontend, one health-checked backend.
 
 A pure function from plain values to text. The output is valid for HAProxy 2.2 and later
-(the official ``haproxy:3.0`` image included): the health check uses the ``http-check send``
+(the official ``haproxy:3.0.x`` images included): the health check uses the ``http-check send``
 form, which replaced the ``option httpchk METHOD URI`` arguments.
 
 * ``balance`` is one of :data:`ALGORITHMS`; ``source`` also gets ``hash-type consistent`` so

@@ -7,6 +7,7 @@ import pulumi
 import pytest
 
 from rancher_stacks.hosts.dockerhost import DockerHost, DockerHostArgs, FailureDomain, SshSettings
+from rancher_stacks.images import NODE_IMAGE
 from rancher_stacks.net.rules import WORLD
 from rancher_stacks.workloads.asteroids.game import (
     APP_DIR,
@@ -102,7 +103,7 @@ def test_each_game_host_builds_the_image_on_its_own_daemon_and_runs_it():
         assert image.inputs["build"] == {
             "context": "apps/asteroids",  # relative: plans do not depend on the checkout path
             "platform": "linux/amd64",
-            "args": {"NODE_IMAGE": "node:22-bookworm-slim", "GAME_COMMIT": GAME_COMMIT},
+            "args": {"NODE_IMAGE": NODE_IMAGE, "GAME_COMMIT": GAME_COMMIT},
         }
         assert APP_DIR.is_absolute() and (APP_DIR / "Dockerfile").is_file()
         assert container.inputs["image"].startswith(IMAGE_NAME + "@sha256:"), "the built image's digest"
