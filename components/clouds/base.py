@@ -307,7 +307,9 @@ class VmCloud:
     cloud: str
     provider: pulumi.ProviderResource
     volumes: Any
+    access: HostAccess
     has_vms = True
+    _schedule: Optional[SnapshotSchedule] = None
 
     def check_size(self, size: str) -> None:
         """Every size of this cloud can run the host OS (a cloud that knows better overrides this)."""
@@ -321,7 +323,15 @@ class VmCloud:
 
         A cloud that cannot schedule volume snapshots raises ``ValueError`` while backups are on.
         """
-        return None
+        if self.access.backups is None:
+            return None
+        if self._schedule is None:
+            self._schedule = self.new_snapshot_schedule(self.access.backups)
+        return self._schedule
+
+    def new_snapshot_schedule(self, backups: Backups) -> SnapshotSchedule:
+        """The cloud's one snapshot schedule for the stack (called once, by ``snapshot_schedule``)."""
+        raise ValueError(f"rancher-stacks:backups: {self.cloud} cannot schedule volume snapshots")
 
     def new_volume(self, request: VolumeRequest) -> CreatedVolume:
         """An encrypted data volume and its attachment (the cloud's ``volume`` module), on the

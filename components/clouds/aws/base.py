@@ -18,7 +18,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ...config import AwsCloud
+from ...config import AwsCloud, Backups
 from ...hostos import RANCHEROS_AMI_OWNER
 from ...naming import sanitized_name, type_token
 from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, SnapshotSchedule, VmCloud
@@ -70,7 +70,6 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
         self.zones = sorted(set(s.zones))  # only the set counts (assign_zones)
         self.default_size = s.instance_type
         self.base_name = name
-        self._schedule: Optional[SnapshotSchedule] = None
 
         self.provider = aws.Provider(
             f"{name}-provider", region=s.region, opts=pulumi.ResourceOptions(parent=self)
@@ -143,19 +142,15 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
         """A security group in the default VPC and its rules (``firewall``)."""
         return firewall.render_firewall(self.vpc_id, request)
 
-    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
+    def new_snapshot_schedule(self, backups: Backups) -> SnapshotSchedule:
         """The stack's DLM policy (``backup``), created with the first data volume."""
-        if self.access.backups is None:
-            return None
-        if self._schedule is None:
-            self._schedule = backup.new_snapshot_policy(
-                self.base_name,
-                self.access.backups,
-                pulumi.get_project(),
-                self.access.stack,
-                pulumi.ResourceOptions(parent=self, provider=self.provider),
-            )
-        return self._schedule
+        return backup.new_snapshot_policy(
+            self.base_name,
+            backups,
+            pulumi.get_project(),
+            self.access.stack,
+            pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
 
 
 

@@ -23,7 +23,7 @@ from typing import Optional
 import pulumi
 import pulumi_digitalocean as digitalocean
 
-from ...config import DigitalOceanCloud
+from ...config import Backups, DigitalOceanCloud
 from ...hostos import RANCHEROS_DO_IMAGE_URL
 from ...naming import sanitized_name, type_token
 from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, SnapshotSchedule, VmCloud
@@ -165,8 +165,8 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
         """A tag and a firewall on it (``firewall``)."""
         return firewall.render_firewall(request)
 
-    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
-        """None when backups are off; otherwise refused: DigitalOcean cannot schedule volume snapshots.
+    def new_snapshot_schedule(self, backups: Backups) -> SnapshotSchedule:
+        """Refused: DigitalOcean cannot schedule volume snapshots.
 
         Its automated backups cover a droplet's own disk only ("DigitalOcean's automated backups do
         not include volumes", https://docs.digitalocean.com/products/images/backups/details/features/),
@@ -176,8 +176,6 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
         The config check refuses such a stack first (``rancher-stacks:workloads.<name>.cloud``);
         this guards programs that build host groups themselves.
         """
-        if self.access.backups is None:
-            return None
         raise ValueError(
             "rancher-stacks:backups: DigitalOcean has no scheduled snapshots for block storage volumes; "
             "put data volumes on aws or gcp, or set backups.enabled false and back them up another way"

@@ -23,7 +23,7 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
-from ...config import GcpCloud
+from ...config import Backups, GcpCloud
 from ...hostos import RANCHEROS_GCE_IMAGE_URL
 from ...naming import sanitized_name, type_token
 from ..base import FirewallRequest, HostAccess, HostSpec, RenderedFirewall, SnapshotSchedule, VmCloud
@@ -80,7 +80,6 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
         self.zones = sorted(set(s.zones))  # only the set counts (assign_zones)
         self.default_size = s.machine_type
         self.base_name = name
-        self._schedule: Optional[SnapshotSchedule] = None
 
         self.provider = gcp.Provider(
             f"{name}-provider",
@@ -144,19 +143,15 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
         """Ingress firewalls on the stack's network targeting the group's tag (``firewall``)."""
         return firewall.render_firewall(self.network, request)
 
-    def snapshot_schedule(self) -> Optional[SnapshotSchedule]:
+    def new_snapshot_schedule(self, backups: Backups) -> SnapshotSchedule:
         """The stack's snapshot-schedule resource policy (``backup``), created with the first data disk."""
-        if self.access.backups is None:
-            return None
-        if self._schedule is None:
-            self._schedule = backup.new_snapshot_policy(
-                self.base_name,
-                self.access.backups,
-                self.region,
-                sanitized_name(self.access.stack),
-                pulumi.ResourceOptions(parent=self, provider=self.provider),
-            )
-        return self._schedule
+        return backup.new_snapshot_policy(
+            self.base_name,
+            backups,
+            self.region,
+            sanitized_name(self.access.stack),
+            pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
 
 
 
