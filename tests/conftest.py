@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-REQUIRE_VALIDATORS = "RANCHER_STACKS_REQUIRE_VALIDATORS"
+from root_tools import REQUIRE_VALIDATORS, find_root_tool
 
 
 def find_validator(name: str, package: str) -> str:
@@ -29,6 +28,12 @@ def find_validator(name: str, package: str) -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return found
+
+
+@pytest.fixture(scope="session")
+def root_tool() -> Callable[[str, str], str]:
+    """``root_tool(name, package) -> path``: see ``find_root_tool``."""
+    return find_root_tool
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ script runs for real, and ``resize2fs`` is the same call a host makes online.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from root_tools import find_root_tool
 
 from rancher_stacks.clouds.aws.volume import data_disk as aws_disk
 from rancher_stacks.clouds.disk import DataDisk
@@ -39,13 +39,7 @@ def test_bad_sizes_are_refused() -> None:
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found is None or os.geteuid() != 0:
-        message = f"{name} as root is needed for a loop device: apt-get install util-linux e2fsprogs; run as root"
-        if os.environ.get("RANCHER_STACKS_REQUIRE_VALIDATORS") == "1":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return found
+    return find_root_tool(name, "util-linux e2fsprogs")
 
 
 @pytest.fixture

@@ -414,12 +414,10 @@ def world_readable_dir():
     shutil.rmtree(path)
 
 
-def test_nginx_serves_with_only_the_game_containers_capabilities(world_readable_dir, validator):
+def test_nginx_serves_with_only_the_game_containers_capabilities(world_readable_dir, validator, root_tool):
     """nginx as root with the bounding set the game container gets (Docker's drop ALL + adds)."""
     nginx = validator("nginx", "nginx")
-    setpriv = shutil.which("setpriv")
-    if os.getuid() != 0 or setpriv is None:
-        pytest.skip("needs root and util-linux setpriv to run nginx with a reduced capability set")
+    setpriv = root_tool("setpriv", "util-linux")
     tmp_path = world_readable_dir
     root = tmp_path / "root"
     root.mkdir()
