@@ -16,6 +16,9 @@
 set -eu
 
 GAME_PORT=${GAME_PORT:-28785}
+# The unprivileged user the Node game server runs as: the official node images create "node"
+# (uid 1000; nodejs/docker-node 22/bookworm-slim/Dockerfile, groupadd/useradd).
+GAME_USER=${GAME_USER:-node}
 GAME_SOURCE=${GAME_SOURCE:-/opt/asteroids}
 MOUNT_ROOT=${MOUNT_ROOT:-/mnt}
 COPY_ROOT=${COPY_ROOT:-/srv/asteroids}
@@ -226,11 +229,15 @@ write_config() {
 }
 
 # The game server runs from the release current names when it starts, and is started again when
-# it exits or when the volume container has put another release in service.
+# it exits or when the volume container has put another release in service. It runs as
+# GAME_USER (and its primary group), not root: setpriv (util-linux, essential in Debian) switches
+# user and groups, which the container's SETUID/SETGID allow, and a non-root process keeps no
+# capability.
 run_game_server() {
     while :; do
         release=$(current_release)
-        node "$RELEASES/$release/server/server.js" "$GAME_PORT" &
+        setpriv --reuid="$GAME_USER" --regid="$(id -g "$GAME_USER")" --init-groups \
+            node "$RELEASES/$release/server/server.js" "$GAME_PORT" &
         pid=$!
         while kill -0 "$pid" 2>/dev/null; do
             sleep "$RETRY_SECONDS"

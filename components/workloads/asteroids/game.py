@@ -71,7 +71,8 @@ IMAGE_NAME = f"rancher-stacks/asteroids:{GAME_COMMIT[:7]}"
 # user (ngx_create_paths in nginx's src/core/ngx_file.c; without CHOWN nginx 1.22 stops with
 # "chown(.../client_body, 33) failed (1: Operation not permitted)", tried under setpriv with only
 # SETUID and SETGID). Workers are stopped through nginx's channel, not kill(2), so KILL is not
-# needed; nginx listens on 8080, so NET_BIND_SERVICE is not either.
+# needed; nginx listens on 8080, so NET_BIND_SERVICE is not either. SETUID and SETGID also let
+# start.sh run the Node game server as the unprivileged ``node`` user.
 GAME_CAPABILITIES_DROP = ("ALL",)
 GAME_CAPABILITIES_ADD = ("CHOWN", "SETGID", "SETUID")
 # no_new_privs: no process of the game container gains privileges through exec of a setuid or

@@ -5,6 +5,7 @@ environments and the Dockerfile."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -575,3 +576,35 @@ def test_the_dockerfile_builds_on_the_node_image_with_the_pinned_game():
     assert 'ENTRYPOINT ["/usr/bin/tini", "--"]' in text
     for name in [*SCRIPTS, "smoke-test.js"]:
         assert name in text and (APP_DIR / name).is_file(), f"{name} is copied into the image"
+
+
+def test_serve_runs_the_game_server_as_an_unprivileged_user(world_readable_dir, root_tool):
+    """``start.sh serve`` with stand-ins for nginx and node, and the real setpriv: the game server
+    runs as GAME_USER (``nobody`` here; ``node`` in the image), never as root."""
+    root_tool("setpriv", "util-linux")
+    base = world_readable_dir
+    bin_dir = base / "bin"
+    bin_dir.mkdir()
+    release = base / "copy" / "releases" / "r1"
+    (release / "server").mkdir(parents=True)
+    (release / "client").mkdir()
+    (release / "server" / "server.js").write_text("// server\n")
+    (base / "copy" / "current").symlink_to("releases/r1")
+    seen = base / "node.log"
+    seen.touch()
+    seen.chmod(0o666)
+    stand_in(bin_dir, "node", f'echo "uid=$(id -u) $*" >> {seen}\nsleep 30\n')
+    # nginx -t answers, then "serves" until the game server has started.
+    stand_in(bin_dir, "nginx", f'[ "$1" = -t ] && exit 0\nfor i in $(seq 50); do [ -s {seen} ] && exit 0; sleep 0.1; done\nexit 1\n')
+    with open(base / "start.log", "w") as err:
+        proc = subprocess.Popen(["/bin/sh", str(APP_DIR / "start.sh"), "serve"],
+                                env=start_env(base, GAME_USER="nobody"), stderr=err, start_new_session=True)
+        try:
+            proc.wait(timeout=30)  # nginx's stand-in returns once the game server has started
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 9)
+    log = (base / "start.log").read_text()
+    nobody = subprocess.run(["id", "-u", "nobody"], capture_output=True, text=True, check=True).stdout.strip()
+    lines = seen.read_text().splitlines()
+    assert lines and lines[0] == f"uid={nobody} {release}/server/server.js 28785", (lines, log)
