@@ -1,4 +1,26 @@
-"""Flow-network placement: a pure min-cost-flow solver for the scheduler system.
+"""Flow-network placement (seed 7, Firmament): bulk min-cost-flow placement of pending pods.
 
-Reserved: nothing is built yet.
+``place(snapshot)`` builds one flow network for every pending pod of a cluster snapshot, solves
+it with OR-Tools' min-cost flow and returns where each pod goes, or why it cannot go anywhere
+(``flow``: the network and its cost model; ``model``: the snapshot; ``baseline``: the
+pod-at-a-time scheduler it is measured against). Pure Python over the solver: no Pulumi, no
+Kubernetes client.
 """
+
+from .flow import assignment_cost, place
+from .model import (
+    BoundPod,
+    Node,
+    PendingPod,
+    Placement,
+    Resources,
+    Snapshot,
+    SnapshotError,
+    Taint,
+    Toleration,
+)
+
+__all__ = [
+    "BoundPod", "Node", "PendingPod", "Placement", "Resources", "Snapshot", "SnapshotError", "Taint",
+    "Toleration", "assignment_cost", "place",
+]
