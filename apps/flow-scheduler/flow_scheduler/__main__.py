@@ -1,0 +1,50 @@
+"""``python -m flow_scheduler``: run in a cluster (the pod's service account), loop forever.
+
+Every ``BATCH_SECONDS`` (default 1) the replica that holds the Lease runs one cycle over every
+pod that arrived meanwhile: the batch window is what lets one solve place a whole burst. Others
+only try to take the Lease. Settings come from the environment: ``SCHEDULER_NAME`` (default
+``rancher-stacks-flow``), ``LEASE_NAMESPACE``/``LEASE_NAME`` (default ``kube-system`` /
+``rancher-stacks-flow-scheduler``), ``POD_NAME`` (the identity; the Downward API gives it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+
+from kubernetes import client, config
+
+from .lease import LeaseElector
+from .scheduler import DEFAULT_NAME, FlowScheduler
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.getLogger("flow-scheduler")
+    try:
+        batch = float(os.environ.get("BATCH_SECONDS", "1"))
+    except ValueError:
+        log.error("BATCH_SECONDS must be a number of seconds")
+        return 2
+    config.load_incluster_config()
+    scheduler = FlowScheduler(client.CoreV1Api(), os.environ.get("SCHEDULER_NAME", DEFAULT_NAME))
+    elector = LeaseElector(
+        client.CoordinationV1Api(),
+        os.environ.get("LEASE_NAMESPACE", "kube-system"),
+        os.environ.get("LEASE_NAME", "rancher-stacks-flow-scheduler"),
+        os.environ.get("POD_NAME", socket.gethostname()),
+    )
+    while True:
+        if elector.try_acquire_or_renew() and elector.is_leader():
+            result = scheduler.cycle()
+            if result.bound or result.unschedulable:
+                log.info("bound %d pods, %d unschedulable, %d conflicts", len(result.bound),
+                         len(result.unschedulable), len(result.conflicts))
+        time.sleep(batch)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
