@@ -5,16 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.replacements import HOSTS, MISSING, STATEFUL, classified, input_may_replace, replacing
+from tools.replacements import HOSTS, MISSING, STATEFUL, classified, ignored, input_may_replace, replacing
 
 _FIELDS = ("parent", "provider", "protect", "retainOnDelete", "deleteBeforeReplace", "dependencies", "ignoreChanges")
 _DEFAULTS: dict[str, Any] = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False,
                              "ignoreChanges": []}
-
-
-def ignored(path: str, ignore_changes: list[str]) -> bool:
-    """Whether the engine leaves ``path`` alone: it is, or lies under, an ``ignoreChanges`` entry."""
-    return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in ignore_changes)
 
 
 @dataclass

@@ -168,6 +168,16 @@ def classified(type_: str) -> bool:
     return type_ in REPLACES_ON or type_ == CONTAINER or type_ in EVERY_INPUT_REPLACES
 
 
+def under(inner: str, outer: str) -> bool:
+    """Whether property path ``inner`` is ``outer`` or lies beneath it (``a.b``, ``a[0]``)."""
+    return inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
+
+
+def ignored(path: str, ignore_changes: list[str]) -> bool:
+    """Whether the engine leaves ``path`` alone: it is, or lies under, an ``ignoreChanges`` entry."""
+    return any(under(path, entry) for entry in ignore_changes)
+
+
 def input_may_replace(type_: str, path: str, ignore_changes: list[str]) -> bool:
     """Whether a new value at input ``path`` (``keyName``, ``bootDisk.initializeParams.image``)
     may replace a ``type_`` resource.
@@ -177,11 +187,8 @@ def input_may_replace(type_: str, path: str, ignore_changes: list[str]) -> bool:
     silently safe).
     """
 
-    def under(inner: str, outer: str) -> bool:
-        return inner == outer or inner.startswith((f"{outer}.", f"{outer}["))
-
     def skipped(p: str) -> bool:
-        return any(under(p, ignore) for ignore in ignore_changes)
+        return ignored(p, ignore_changes)
 
     if type_ in EVERY_INPUT_REPLACES:
         return not skipped(path)
