@@ -39,12 +39,15 @@ def test_bad_sizes_are_refused() -> None:
 
 
 def _tool(name: str) -> str:
-    return find_root_tool(name, "util-linux e2fsprogs")
+    return find_root_tool(name, "util-linux e2fsprogs mawk coreutils")
 
 
 @pytest.fixture
 def loop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     losetup, mkfs = _tool("losetup"), _tool("mkfs.ext4")
+    # What the script itself runs, besides sh: found on PATH, as the script will look.
+    for program in ("awk", "readlink", "resize2fs"):
+        _tool(program)
     image = tmp_path / "volume.img"
     image.write_bytes(b"")
     os.truncate(image, 8 * 1024 * 1024)
