@@ -20,7 +20,7 @@ loopback only: reach it with ``ssh -L 8404:127.0.0.1:8404 rancher@<lb>`` and ope
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -60,6 +60,25 @@ class LoadBalancerArgs:
     stats_port: Optional[int] = 8404
 
 
+def balancer_config(
+    backends: Sequence[Backend],
+    addresses: Sequence[str],
+    *,
+    algorithm: str,
+    health_path: str,
+    public_port: int,
+    stats_port: Optional[int],
+) -> str:
+    """The ``haproxy.cfg`` the component uploads, once the backends' addresses are known.
+
+    The one place that maps the component's arguments onto ``render_haproxy_cfg``: the
+    load-balancer drill (tools/drills/lb.py) renders its file through this function too, so the
+    file under test is the shipped one with only the addresses (and the bind lines) changed.
+    """
+    servers = [Server(b.name, a, b.port) for b, a in zip(backends, addresses, strict=True)]
+    return render_haproxy_cfg(servers, algorithm, health_path, public_port, stats_port=stats_port)
+
+
 class LoadBalancer(pulumi.ComponentResource):
     """An HAProxy container balancing HTTP over health-checked backends."""
 
@@ -86,12 +105,12 @@ class LoadBalancer(pulumi.ComponentResource):
         backends = list(args.backends)
 
         def render(addresses: list[str]) -> str:
-            servers = [Server(b.name, a, b.port) for b, a in zip(backends, addresses, strict=True)]
-            return render_haproxy_cfg(
-                servers,
-                args.algorithm,
-                args.health_path,
-                args.public_port,
+            return balancer_config(
+                backends,
+                addresses,
+                algorithm=args.algorithm,
+                health_path=args.health_path,
+                public_port=args.public_port,
                 stats_port=args.stats_port,
             )
 
