@@ -58,6 +58,8 @@ class LoadBalancerArgs:
     health_path: str = "/healthcheck"
     # Published on the host's 127.0.0.1 only; None: no statistics page.
     stats_port: Optional[int] = 8404
+    # Requests in flight per backend at most (its worker count); None: unlimited.
+    server_maxconn: Optional[int] = None
 
 
 def balancer_config(
@@ -68,6 +70,7 @@ def balancer_config(
     health_path: str,
     public_port: int,
     stats_port: Optional[int],
+    server_maxconn: Optional[int] = None,
 ) -> str:
     """The ``haproxy.cfg`` the component uploads, once the backends' addresses are known.
 
@@ -76,7 +79,9 @@ def balancer_config(
     file under test is the shipped one with only the addresses (and the bind lines) changed.
     """
     servers = [Server(b.name, a, b.port) for b, a in zip(backends, addresses, strict=True)]
-    return render_haproxy_cfg(servers, algorithm, health_path, public_port, stats_port=stats_port)
+    return render_haproxy_cfg(
+        servers, algorithm, health_path, public_port, stats_port=stats_port, server_maxconn=server_maxconn
+    )
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -100,6 +105,8 @@ class LoadBalancer(pulumi.ComponentResource):
             "healthCheckPath": args.health_path,
             "publicPort": args.public_port,
         }
+        if args.server_maxconn is not None:
+            props["serverMaxconn"] = args.server_maxconn
         super().__init__(type_token("LoadBalancer"), name, props, opts)
         host = args.host
         backends = list(args.backends)
@@ -112,6 +119,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 health_path=args.health_path,
                 public_port=args.public_port,
                 stats_port=args.stats_port,
+                server_maxconn=args.server_maxconn,
             )
 
         self.config = pulumi.Output.all(*[b.address for b in backends]).apply(render)
