@@ -137,3 +137,17 @@ def test_the_drill_passes_against_real_haproxy_and_gunicorn(validator):
     assert all(f.attempted >= lb.RATE for f in report.figures), detail
     assert report.passed, detail
     assert report.seconds <= lb.DEADLINE_S + lb.CLIENT_TIMEOUT_S
+
+
+def test_the_balancer_caps_each_backend_at_the_apps_worker_count(planned, monkeypatch):
+    """The planned server maxconn is the hit counter's gunicorn worker count, as gunicorn.conf.py
+    computes it with WEB_CONCURRENCY unset (the containers leave it unset)."""
+    import runpy
+
+    from rancher_stacks.workloads.hitcounter.app import WORKERS
+
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    conf = runpy.run_path(str(lb.GUNICORN_CONF))
+    assert conf["workers"] == WORKERS
+    assert planned.server_maxconn == WORKERS
+    assert re.search(rf" maxconn {WORKERS}$", planned.config, re.MULTILINE)

@@ -87,6 +87,7 @@ class PlannedBalancer:
     health_path: str
     public_port: int
     has_stats: bool
+    server_maxconn: Optional[int]
     config: str
 
 
@@ -104,7 +105,7 @@ def planned_balancer(stack_file: Path = STACK_FILE) -> PlannedBalancer:
                            f"found {len(balancers)} and {len(configs)}")
     inputs = balancers[0]["inputs"]
     return PlannedBalancer(inputs["algorithm"], inputs["healthCheckPath"], inputs["publicPort"],
-                           "\nfrontend stats\n" in configs[0], configs[0])
+                           "\nfrontend stats\n" in configs[0], inputs.get("serverMaxconn"), configs[0])
 
 
 def loopback_binds(config: str) -> str:
@@ -122,7 +123,8 @@ def drill_config(planned: PlannedBalancer, names: list[str], ports: list[int], p
     backends = [Backend(name, LOOPBACK, port) for name, port in zip(names, ports, strict=True)]
     text = balancer_config(backends, [LOOPBACK] * len(backends), algorithm=planned.algorithm,
                            health_path=planned.health_path, public_port=public_port,
-                           stats_port=stats_port if planned.has_stats else None)
+                           stats_port=stats_port if planned.has_stats else None,
+                           server_maxconn=planned.server_maxconn)
     return loopback_binds(text)
 
 
@@ -346,8 +348,24 @@ class Timeline:
     end: float
 
 
-# Limits every figure must stay within; see THRESHOLDS in the module's report for the reasons.
-LIMITS: dict[str, dict[str, float]] = {}
+# What each failure may cost with the shipped config (server maxconn = the app's 2 workers, checks
+# every 1 s with a 1 s timeout, fall 2, rise 2, observe layer7 with error-limit 5):
+# * lost: a killed, hung or gracefully stopped instance holds at most its maxconn (2) requests,
+#   the only ones that can be lost (connection failures are retried elsewhere); a cut-off database
+#   loses the 503s answered before the instance is out, at most error-limit (5).
+# * out_s, taken out: a refused connection marks it down at once (observe layer7); a hung
+#   instance fails 2 checks of 1 s timeout 1 s apart (about 4 s): 6 s leaves room for a busy
+#   machine. A graceful restart may be over before HAProxy notices: no limit.
+# * back_s, put back after the undo: a restart (about 1 s to serve) plus 2 good checks 1 s apart.
+# * slowest_s: a retried connection costs milliseconds (1 s); a hung instance's trapped requests
+#   wait until it is taken out and resumed (6 s); a cut-off database answers after pymongo's 5 s
+#   server selection timeout (6 s).
+LIMITS: dict[str, dict[str, float]] = {
+    "process killed (SIGKILL), restarted": {"lost": 2, "out_s": 3, "back_s": 5, "slowest_s": 1},
+    "process hung (SIGSTOP), resumed": {"lost": 2, "out_s": 6, "back_s": 5, "slowest_s": 6},
+    "database unreachable from one instance, 503s": {"lost": 5, "out_s": 6, "back_s": 5, "slowest_s": 6},
+    "graceful restart (SIGTERM), restarted": {"lost": 2, "slowest_s": 1},
+}
 
 
 def figure_for(t: Timeline, results: list[Result]) -> Figure:
