@@ -24,8 +24,10 @@ Failures, one after the other on instance ``webapp-1``, each undone before the n
 3. database unreachable from this instance only: ``/`` blocks for pymongo's server selection
    timeout and answers 503, while ``/healthcheck`` (which by design never reads the database)
    still answers 200 when a worker is free;
-4. graceful restart: SIGTERM (gunicorn closes its listener, lets the workers finish their
-   request and exit) and a new process on the same port (a deploy).
+4. graceful restart: SIGTERM (gunicorn closes its listener, then lets the workers finish their
+   request and exit: gunicorn/arbiter.py, ``Arbiter.stop`` calls ``sock.close_sockets`` before
+   sending SIGTERM to the workers, so a connection still in the listen queue is reset) and a new
+   process on the same port (a deploy).
 
 Per failure: requests due from the injection until the instance is back in rotation (plus one
 second), how many were lost, the slowest, when HAProxy took the instance out (its log) and how
