@@ -133,8 +133,8 @@ def render_haproxy_cfg(
         # At most as many requests in flight on a server as it has workers: the rest wait in
         # HAProxy's queue, not in the server's listen backlog, so a hung or slow server holds
         # only these few (Manual, section 5.2, "maxconn"). That the other requests then go to the
-        # other servers is measured, not quoted: the drill's hung instance costs 0 requests with
-        # this cap and 74 without (tools/drills/lb.py).
+        # other servers is measured, not quoted: the drill's hung instance cost 74 requests with
+        # no cap and 2 s checks, 0 with these settings (tools/drills/lb.py).
         check += f" maxconn {server_maxconn}"
     server_lines = [f"    server {s.name} {s.address}:{s.port} {check}" for s in servers]
 
