@@ -14,7 +14,7 @@ from ..hosts.groups import GroupDecl, Peers
 from ..hosts.hostgroup import HostGroup
 from ..net.rules import Rule
 from ..workloads.haproxy.loadbalancer import Backend, LoadBalancer, LoadBalancerArgs, lb_ingress
-from ..workloads.hitcounter.app import APP_USER, HitCounterApp, HitCounterAppArgs, app_ingress
+from ..workloads.hitcounter.app import APP_USER, WORKERS, HitCounterApp, HitCounterAppArgs, app_ingress
 from ..workloads.hitcounter.app import DATABASE as APP_DATABASE
 from ..workloads.mongo.render_scripts import AppUser
 from ..workloads.mongo.replicaset import MongoReplicaSet, MongoReplicaSetArgs, member_ingress
@@ -92,6 +92,7 @@ def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
                 algorithm=balancer.algorithm,
                 image=balancer.image,
                 public_port=balancer.public_port,
+                server_maxconn=WORKERS,
             ),
         )
         exports["webUrl"] = lb.url

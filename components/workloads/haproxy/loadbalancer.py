@@ -20,7 +20,7 @@ loopback only: reach it with ``ssh -L 8404:127.0.0.1:8404 rancher@<lb>`` and ope
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -58,6 +58,30 @@ class LoadBalancerArgs:
     health_path: str = "/healthcheck"
     # Published on the host's 127.0.0.1 only; None: no statistics page.
     stats_port: Optional[int] = 8404
+    # Requests in flight per backend at most (its worker count); None: unlimited.
+    server_maxconn: Optional[int] = None
+
+
+def balancer_config(
+    backends: Sequence[Backend],
+    addresses: Sequence[str],
+    *,
+    algorithm: str,
+    health_path: str,
+    public_port: int,
+    stats_port: Optional[int],
+    server_maxconn: Optional[int] = None,
+) -> str:
+    """The ``haproxy.cfg`` the component uploads, once the backends' addresses are known.
+
+    The one place that maps the component's arguments onto ``render_haproxy_cfg``: the
+    load-balancer drill (tools/drills/lb.py) renders its file through this function too, so the
+    file under test is the shipped one with only the addresses (and the bind lines) changed.
+    """
+    servers = [Server(b.name, a, b.port) for b, a in zip(backends, addresses, strict=True)]
+    return render_haproxy_cfg(
+        servers, algorithm, health_path, public_port, stats_port=stats_port, server_maxconn=server_maxconn
+    )
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -81,18 +105,21 @@ class LoadBalancer(pulumi.ComponentResource):
             "healthCheckPath": args.health_path,
             "publicPort": args.public_port,
         }
+        if args.server_maxconn is not None:
+            props["serverMaxconn"] = args.server_maxconn
         super().__init__(type_token("LoadBalancer"), name, props, opts)
         host = args.host
         backends = list(args.backends)
 
         def render(addresses: list[str]) -> str:
-            servers = [Server(b.name, a, b.port) for b, a in zip(backends, addresses, strict=True)]
-            return render_haproxy_cfg(
-                servers,
-                args.algorithm,
-                args.health_path,
-                args.public_port,
+            return balancer_config(
+                backends,
+                addresses,
+                algorithm=args.algorithm,
+                health_path=args.health_path,
+                public_port=args.public_port,
                 stats_port=args.stats_port,
+                server_maxconn=args.server_maxconn,
             )
 
         self.config = pulumi.Output.all(*[b.address for b in backends]).apply(render)

@@ -6,8 +6,19 @@ form, which replaced the ``option httpchk METHOD URI`` arguments.
 
 * ``balance`` is one of :data:`ALGORITHMS`; ``source`` also gets ``hash-type consistent`` so
   that adding or removing a backend remaps as few clients as possible.
-* Every server is checked every 2 s with ``GET <health_path>``; 2 good answers bring it in,
-  3 failures take it out.
+* Every server is checked every second with ``GET <health_path>`` (1 s to answer); 2 good
+  answers bring it in, 2 failures take it out, and so do 5 failed answers in a row to real
+  requests. A server holds at most ``server_maxconn`` requests (its worker count), so a hung one
+  traps only those. Connection failures are retried on another server; nothing that reached an
+  application is retried (the hit counter's GET is not idempotent).
+* Connections to the servers stay HAProxy's default (keep-alive): the hit counter's gunicorn sync
+  workers close every connection after one answer themselves (gunicorn/workers/sync.py,
+  ``resp.force_close()``), so ``option http-server-close`` would change nothing.
+* The load-balancer drill (``python -m tools.drills lb``) measures what these settings save.
+
+"Manual" below is the HAProxy 3.0 Configuration Manual
+(https://docs.haproxy.org/3.0/configuration.html); every keyword used is also in 2.6's (Debian's
+``/usr/share/doc/haproxy/configuration.txt.gz``), which the tests' ``haproxy -c`` runs.
 * The optional statistics page binds inside the container only; the component publishes it on
   the host's loopback, so it is reachable through an SSH tunnel and never from the network.
 """
@@ -95,22 +106,36 @@ def render_haproxy_cfg(
     public_port: int = 80,
     *,
     stats_port: Optional[int] = None,
-    check_interval: str = "2s",
+    check_interval: str = "1s",
     rise: int = 2,
-    fall: int = 3,
+    fall: int = 2,
     max_connections: int = 4096,
+    server_maxconn: Optional[int] = None,
 ) -> str:
     """The complete ``haproxy.cfg`` balancing HTTP on ``public_port`` over ``servers``."""
     check_settings(algorithm, health_path, public_port, [s.name for s in servers], stats_port)
     if not re.match(r"^[1-9][0-9]*(ms|s|m)?$", check_interval):
         raise ValueError(f"check interval {check_interval!r} must look like 2s or 500ms")
-    if rise < 1 or fall < 1 or max_connections < 1:
-        raise ValueError("rise, fall and max_connections must be positive")
+    if rise < 1 or fall < 1 or max_connections < 1 or (server_maxconn is not None and server_maxconn < 1):
+        raise ValueError("rise, fall, max_connections and server_maxconn must be positive")
 
     balance = [f"    balance {algorithm}"]
     if algorithm == "source":
         balance.append("    hash-type consistent")
-    check = f"check inter {check_interval} rise {rise} fall {fall}"
+    # Passive checks on top of the active ones: "observe layer7" counts every answer the server
+    # gives to real traffic (5xx other than 501/505, invalid answers and timeouts are errors), and
+    # 5 errors in a row take the server out at once ("on-error mark-down"); the active check then
+    # brings it back. It catches an instance whose /healthcheck says OK while every page fails
+    # (this app's database unreachable from one instance: /healthcheck never reads it). Manual,
+    # section 5.2, "observe", "error-limit", "on-error".
+    check = f"check inter {check_interval} rise {rise} fall {fall} observe layer7 error-limit 5 on-error mark-down"
+    if server_maxconn is not None:
+        # At most as many requests in flight on a server as it has workers: the rest wait in
+        # HAProxy's queue, not in the server's listen backlog, so a hung or slow server holds
+        # only these few (Manual, section 5.2, "maxconn"). That the other requests then go to the
+        # other servers is measured, not quoted: the drill's hung instance cost 74 requests with
+        # no cap and 2 s checks, 0 with these settings (tools/drills/lb.py).
+        check += f" maxconn {server_maxconn}"
     server_lines = [f"    server {s.name} {s.address}:{s.port} {check}" for s in servers]
 
     lines = [
@@ -125,11 +150,31 @@ def render_haproxy_cfg(
         "    option httplog",
         "    option dontlognull",
         "    option forwardfor",
-        "    option redispatch",
+        # A connection that fails (refused: the process is gone; timed out: the host is) is
+        # retried up to twice, each retry on another server ("option redispatch 1": every retry;
+        # without the 1 only the last one), so a dead backend costs no request that never reached
+        # it. Manual, section 4.2, "retries", "option redispatch".
+        "    option redispatch 1",
         "    retries 2",
-        "    timeout connect 5s",
+        # Retry only what never reached the application (the default, written out on purpose):
+        # GET / increments the counter, so a request that a server received may have counted
+        # already; empty-response, response-timeout and 5xx retries could count a view twice.
+        # Manual, section 4.2, "retry-on" ("very dangerous to use any retry-on value beside
+        # conn-failure and none" without replay protection).
+        "    retry-on conn-failure",
+        # Backends are on the LAN (or another cloud's public address): 2 s covers a lost SYN's
+        # first retransmission; past that the retry goes elsewhere. Manual, 4.2 "timeout connect".
+        "    timeout connect 2s",
+        # The time a request may wait for a free server slot (server maxconn); it would default
+        # to "timeout connect". Manual, section 4.2, "timeout queue".
+        "    timeout queue 10s",
         "    timeout client 30s",
+        # The app's slowest legitimate answer is a 503 after pymongo's 10 s socket timeout;
+        # gunicorn kills a worker after 30 s. Manual, section 4.2, "timeout server".
         "    timeout server 30s",
+        # A health check answers in milliseconds; 1 s after connecting it has failed (without
+        # this, "inter" is the whole check's timeout). Manual, section 4.2, "timeout check".
+        "    timeout check 1s",
         "    timeout http-request 10s",
         "    timeout http-keep-alive 5s",
         # A backend name that does not resolve at start (the local stack's host.docker.internal

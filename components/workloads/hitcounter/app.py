@@ -70,6 +70,9 @@ MONGO_CA_ENV = "MONGO_TLS_CA_FILE"
 # The database the app keeps its counters in (MONGO_DB; apps/hitcounter's own default), and the
 # MongoDB user it connects as: readWrite on that database only.
 DATABASE = "hitcounter"
+# gunicorn sync workers per container: gunicorn.conf.py's WEB_CONCURRENCY default (the containers
+# leave it unset). Each serves one request at a time; the load balancer sends no more at once.
+WORKERS = 2
 APP_USER = "hitcounter"
 
 

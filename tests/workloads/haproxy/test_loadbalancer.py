@@ -100,9 +100,16 @@ def test_config_balances_the_planned_backends(run):
     assert "http-check expect status 200" in lines
     assert "bind :80" in lines
     assert [line for line in lines if line.startswith("server ")] == [
-        "server web0 10.0.3.30:5000 check inter 2s rise 2 fall 3",
-        "server web1 10.0.3.31:5000 check inter 2s rise 2 fall 3",
+        "server web0 10.0.3.30:5000 check inter 1s rise 2 fall 2 observe layer7 error-limit 5 on-error mark-down",
+        "server web1 10.0.3.31:5000 check inter 1s rise 2 fall 2 observe layer7 error-limit 5 on-error mark-down",
     ]
+
+
+def test_server_maxconn_caps_every_server_and_is_planned():
+    run = deploy(server_maxconn=2)
+    servers = [line.strip() for line in uploaded_config(run).splitlines() if line.strip().startswith("server ")]
+    assert len(servers) == 2 and all(line.endswith(" maxconn 2") for line in servers)
+    assert run.by_name("lb").inputs["serverMaxconn"] == 2
 
 
 def test_planned_config_passes_haproxy_check(run, tmp_path, validator):

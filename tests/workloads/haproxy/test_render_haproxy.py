@@ -41,10 +41,33 @@ def test_config_balances_and_health_checks_every_server():
     assert "http-check send meth GET uri /healthcheck" in lines
     assert "http-check expect status 200" in lines
     assert [line for line in lines if line.startswith("server ")] == [
-        "server web-0 10.0.0.11:5000 check inter 2s rise 2 fall 3",
-        "server web-1 10.0.0.12:5000 check inter 2s rise 2 fall 3",
+        "server web-0 10.0.0.11:5000 check inter 1s rise 2 fall 2 observe layer7 error-limit 5 on-error mark-down",
+        "server web-1 10.0.0.12:5000 check inter 1s rise 2 fall 2 observe layer7 error-limit 5 on-error mark-down",
     ]
     assert "stats enable" not in lines
+
+
+def test_failures_are_retried_elsewhere_only_before_reaching_the_app():
+    """A failed connection is retried on another server each time; nothing the app may have
+    counted (the hit counter's GET increments) is retried."""
+    lines = [line.strip() for line in render_haproxy_cfg(SERVERS, "roundrobin").splitlines()]
+    assert "option redispatch 1" in lines and "retries 2" in lines
+    assert [line for line in lines if line.startswith("retry-on")] == ["retry-on conn-failure"]
+    assert "timeout check 1s" in lines
+    # Without it, the queue timeout would be the 2 s connect timeout.
+    assert "timeout queue 10s" in lines
+
+
+def test_server_maxconn_is_rendered_and_accepted(tmp_path, validator):
+    cfg = render_haproxy_cfg(SERVERS, "leastconn", server_maxconn=2)
+    servers = [line.strip() for line in cfg.splitlines() if line.strip().startswith("server ")]
+    assert servers and all(line.endswith(" maxconn 2") for line in servers)
+    assert "maxconn" not in " ".join(line for line in render_haproxy_cfg(SERVERS, "leastconn").splitlines()
+                                     if line.strip().startswith("server "))
+    result = haproxy_check(validator, cfg, tmp_path)
+    assert result.returncode == 0 and "[WARNING]" not in result.stderr, result.stdout + result.stderr
+    with pytest.raises(ValueError, match="server_maxconn"):
+        render_haproxy_cfg(SERVERS, "leastconn", server_maxconn=0)
 
 
 def test_source_balancing_hashes_consistently():
