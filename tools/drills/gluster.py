@@ -69,7 +69,7 @@ bootstrap sets, 10 s; ``GlusterCluster`` does not expose it, so the drill cannot
 
 At the end every brick must hold the same files with the same bytes (``.glusterfs`` excepted) and
 every acknowledged write must be on every brick with the content it was written with; anything
-else is a problem. The drill takes about 65 s of wall time (over the 60 s the issue aims at), a
+else is a problem. The drill takes 63-74 s of wall time (over the 60 s the issue aims at), a
 third of it the cut held past ``2T``: with ``T`` fixed by the component, a failover under a silent
 loss cannot be shown in less.
 """
