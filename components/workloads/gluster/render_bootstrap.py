@@ -11,7 +11,10 @@ acts, so a re-run (a host added, a previous run interrupted) converges instead o
    exists with fewer bricks, ``add-brick <vol> replica <n+1> <brick>`` for each missing brick and
    start a full self-heal so the new replica receives the data. Bricks are never removed;
 5. ``volume start`` unless the volume is already started;
-6. ``network.ping-timeout`` set low, so clients fail over to the surviving replicas in seconds.
+6. ``network.ping-timeout`` set low, so clients fail over to the surviving replicas in seconds, and
+   ``cluster.heal-timeout`` low, so the self-heal daemon's periodic sweep picks up what a returning
+   brick missed within seconds (the fault drill, ``tools/drills/gluster.py``, found entries left
+   for the 600 s default).
 
 Servers and bricks are named by peer name (``gluster-<host>``), never by IP; each container
 resolves those names itself (see ``cluster``).
@@ -56,6 +59,7 @@ def render_bootstrap(
     attempts: int = 60,
     interval_seconds: int = 5,
     ping_timeout_seconds: int = 10,
+    heal_timeout_seconds: int = 10,
 ) -> str:
     """The idempotent bootstrap script for ``volume``, replicated on one brick per server.
 
@@ -71,6 +75,8 @@ def render_bootstrap(
         raise ValueError(f"a replicated volume needs 2 or more bricks on distinct servers; got {servers}")
     if attempts < 1 or interval_seconds < 1 or ping_timeout_seconds < 1:
         raise ValueError("attempts, interval_seconds and ping_timeout_seconds must be positive")
+    if heal_timeout_seconds < 5:
+        raise ValueError("heal_timeout_seconds must be at least 5 (GlusterFS's minimum)")
 
     replica = len(bricks)
     peers = servers[1:]
@@ -164,6 +170,9 @@ fi
 
 # 6. Clients drop a lost server after {ping_timeout_seconds} s (default 42 s) and carry on with the others.
 gl volume set "$VOLUME" network.ping-timeout {ping_timeout_seconds}
+# The self-heal daemon sweeps its index every {heal_timeout_seconds} s (default 600 s): a write that lands on one brick
+# between the daemon's reconnect and the client's (seen in the fault drill) heals in seconds, not minutes.
+gl volume set "$VOLUME" cluster.heal-timeout {heal_timeout_seconds}
 if [ "$added" -eq 1 ]; then
     gl volume heal "$VOLUME" full || log "full heal not started; the self-heal daemon catches up"
 fi

@@ -171,7 +171,7 @@ def test_a_fresh_cluster_gets_peers_a_started_volume_and_a_short_ping_timeout(tm
     assert state["peers"] == SERVERS[1:]
     assert state["volume"]["bricks"] == [b.spec for b in bricks(3)]
     assert state["volume"]["started"] is True
-    assert state["volume"]["options"] == {"network.ping-timeout": "10"}
+    assert state["volume"]["options"] == {"network.ping-timeout": "10", "cluster.heal-timeout": "10"}
     assert [c for c in fake.calls if c.startswith("volume create")] == [
         "volume create ranchervol replica 3 " + " ".join(b.spec for b in bricks(3))
     ]
@@ -185,7 +185,7 @@ def test_a_second_run_changes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert fake.state == before
     assert not [c for c in fake.calls if c.split()[:2] in (["volume", "create"], ["volume", "start"])]
-    assert not [c for c in fake.calls if "add-brick" in c or "heal" in c]
+    assert not [c for c in fake.calls if "add-brick" in c or c.split()[:2] == ["volume", "heal"]]
 
 
 def test_a_new_server_joins_an_existing_volume_as_one_more_replica(tmp_path):
