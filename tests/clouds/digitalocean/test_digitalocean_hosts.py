@@ -179,6 +179,11 @@ def test_a_volume_on_digitalocean_is_refused_while_backups_are_on() -> None:
 
     with pytest.raises(ValueError, match="DigitalOcean has no scheduled snapshots for block storage volumes"):
         run(program)
+    collect_abandoned_futures()
+
+
+def collect_abandoned_futures() -> None:
+    """A failed program's abandoned futures: collect them now, quietly, not at interpreter exit."""
     loop = asyncio.get_event_loop()
     previous = loop.get_exception_handler()
     loop.set_exception_handler(lambda _loop, _context: None)
@@ -199,14 +204,7 @@ def test_a_failure_while_creating_hosts_fails_the_program_instead_of_hanging(
     monkeypatch.setattr(DigitalOceanBase, "new_host", broken)
     with pytest.raises(Exception, match="cannot create storage-0-vm"):
         _program()
-    # The failed program's abandoned futures: collect them now, quietly, not at interpreter exit.
-    loop = asyncio.get_event_loop()
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    try:
-        gc.collect()
-    finally:
-        loop.set_exception_handler(previous)
+    collect_abandoned_futures()
 
 
 # --------------------------------------------------------------------------- the account's SSH key
