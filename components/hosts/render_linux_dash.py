@@ -37,7 +37,13 @@ burmilla/docker ``release-v17.06-ros*``, whose ``distribution/`` registers no OC
 while Docker Hub's official images are published as OCI indexes
 (docker-library/official-images#14025). User Docker is the pinned modern engine
 (``rancher.docker.engine``), which pulls them. Only a registry we do not have (one serving Docker
-schema 2 manifests) would make System Docker work.
+schema 2 manifests) would make System Docker work. ``ros`` creates User Docker services through
+libcompose pinned to API v1.31 (burmilla/os v2.0.5, vendor/github.com/docker/libcompose/docker/
+client/client.go, ``DefaultAPIVersion``) and picks the daemon by that very label
+(pkg/docker/client_factory.go); Docker 29 refuses APIs below 1.40 unless told otherwise, and
+BurmillaOS's engine service tells it: burmilla/os-services@3613d553 d/docker-29.8.2.yml sets
+``DOCKER_MIN_API_VERSION=1.24``. The container is named after the service, ``linux-dash``
+(config/disk.go, ``amendContainerNames``).
 
 Least privilege: ``net: host`` (to listen on the host's loopback and read the host's interfaces
 in ``/proc/net/dev`` and ``/sys/class/net``) and ``pid: host`` (so ``ps`` and ``/proc`` show the
