@@ -418,7 +418,7 @@ class StackConfig(_Model):
         """Linux Dash's port is free on every host, and the host OS can run its image."""
         dash = self.host_services.linux_dash
         vm_workloads = [(name, w) for name, w in self.workload_items() if w.cloud != "local"]
-        if dash.enabled is False or not vm_workloads:
+        if not vm_workloads or not self.linux_dash_enabled():
             return
         loc = ("hostServices", "linuxDash")
         taken: dict[int, str] = {}

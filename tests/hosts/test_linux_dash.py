@@ -367,6 +367,8 @@ def test_on_rancheros_it_is_off_by_default_and_refused_when_asked_for():
     raw["clouds"]["gcp"] = {k: v for k, v in raw["clouds"]["gcp"].items() if k != "imageUrl"}
     raw.pop("hostServices", None)
     assert linux_dash(parse_stack_config(raw)) is None
+    # Off by default there, so its settings are not held against the stack.
+    assert linux_dash(parse_stack_config({**raw, "hostServices": {"linuxDash": {"port": 27017}}})) is None
     with pytest.raises(ConfigError, match=r"^rancher-stacks:hostServices\.linuxDash\.enabled: expected false on RancherOS"):
         parse_stack_config({**raw, "hostServices": {"linuxDash": {"enabled": True}}})
 
