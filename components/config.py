@@ -24,8 +24,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .hostos import RELEASES, HostOsName, HostOsRelease, glibc_234_reason
-from .images import GLUSTER_IMAGE, HAPROXY_IMAGE, MONGO_IMAGE, NODE_IMAGE
-from .net.ports import never_public
+from .images import GLUSTER_IMAGE, HAPROXY_IMAGE, LINUX_DASH_IMAGE, MONGO_IMAGE, NODE_IMAGE
+from .net.ports import CATALOG, LINUX_DASH_SERVICE, never_public
 
 NAMESPACE = "rancher-stacks"
 CloudName = Literal["aws", "gcp", "digitalocean", "local"]
@@ -288,6 +288,31 @@ class Backups(_Model):
     retain_days: int = Field(default=7, ge=1, le=MAX_RETAIN_DAYS)
 
 
+# --------------------------------------------------------------------------- host services
+
+
+class LinuxDashSettings(_Model):
+    """Linux Dash on every VM host (hosts/render_linux_dash.py); on unless switched off.
+
+    It listens on the host's loopback (reach it with ``ssh -L``); ``exposeToAdmins`` makes it
+    listen on the host's addresses and opens its port in the firewall to ``adminCidrs`` only.
+    """
+
+    # Unset: on wherever its image can run (every BurmillaOS stack); off on RancherOS 1.x, whose
+    # runc cannot start threads in it (explicit true there is an error).
+    enabled: Optional[bool] = None
+    # The server runs as nobody without capabilities, so no port below 1024.
+    port: int = Field(default=8081, ge=1024, le=65535)
+    expose_to_admins: bool = False
+    image: str = LINUX_DASH_IMAGE
+
+
+class HostServices(_Model):
+    """Services every VM host of the stack runs from its cloud-config, beside the workloads."""
+
+    linux_dash: LinuxDashSettings = LinuxDashSettings()
+
+
 # --------------------------------------------------------------------------- stack
 
 
@@ -344,6 +369,7 @@ class StackConfig(_Model):
     backups: Backups = Backups()
     clouds: Clouds = Clouds()
     workloads: Workloads = Workloads()
+    host_services: HostServices = HostServices()
 
     @field_validator("ssh_public_key", mode="before")
     @classmethod
@@ -385,7 +411,41 @@ class StackConfig(_Model):
             raise _KeyedError(("adminCidrs",), "at least one admin CIDR that may reach SSH on the hosts")
         self._check_host_os()
         self._check_backups()
+        self._check_linux_dash()
         return self
+
+    def _check_linux_dash(self) -> None:
+        """Linux Dash's port is free on every host, and the host OS can run its image."""
+        dash = self.host_services.linux_dash
+        vm_workloads = [(name, w) for name, w in self.workload_items() if w.cloud != "local"]
+        if not vm_workloads or not self.linux_dash_enabled():
+            return
+        loc = ("hostServices", "linuxDash")
+        taken: dict[int, str] = {}
+        for service in CATALOG.values():
+            if service.name == LINUX_DASH_SERVICE:
+                continue
+            for ports in service.ports:
+                if ports.protocol == "tcp":
+                    for port in range(ports.first, ports.last + 1):
+                        taken.setdefault(port, f"the {service.name} service")
+        for name, workload in vm_workloads:
+            for attribute in ("port", "public_port"):
+                used = getattr(workload, attribute, None)
+                if isinstance(used, int):
+                    taken[used] = f"workloads.{to_camel(name)}.{to_camel(attribute)}"
+        if dash.port in taken:
+            raise _KeyedError(
+                (*loc, "port"), f"a TCP port no workload or catalog service uses; {dash.port} is {taken[dash.port]}'s"
+            )
+        os = self.host_os.release()
+        reason = glibc_234_reason(dash.image)
+        if dash.enabled and not os.runs_glibc_234 and reason:
+            raise _KeyedError(
+                (*loc, "enabled"),
+                f"false on {os.title} {os.version}: its runc cannot start threads in Linux Dash's image "
+                f"{dash.image} ({reason}); use hostOs burmillaos",
+            )
 
     def _check_backups(self) -> None:
         """Every data volume can get scheduled snapshots on its cloud while backups are on.
@@ -458,6 +518,13 @@ class StackConfig(_Model):
                 f"burmillaos for the web app: its image is built FROM python:3.12.13-slim-bookworm (glibc 2.36), which "
                 f"{os.title} {os.version}'s runc cannot start threads in",
             )
+
+    def linux_dash_enabled(self) -> bool:
+        """Whether VM hosts run Linux Dash: as set, or (unset) wherever its image can run."""
+        dash = self.host_services.linux_dash
+        if dash.enabled is not None:
+            return dash.enabled
+        return self.host_os.release().runs_glibc_234 or glibc_234_reason(dash.image) is None
 
     def workload_items(self) -> list[tuple[str, _Workload]]:
         """The configured workloads as (field name, settings), in declaration order."""

@@ -86,6 +86,7 @@ GLIBC_234_IMAGES: tuple[tuple[str, str], ...] = (
     (r"node:\d+(\.\d+)*-(bookworm|trixie)", "node:*-bookworm/trixie is Debian 12/13 (glibc >= 2.36), docker-node"),
     (r"haproxy:(3|2\.9)(\.|$)", "haproxy:2.9 and 3.x are on Debian 12/13 (glibc >= 2.36), docker-library/haproxy"),
     (r"python:3\.\d+(\.\d+)?-slim", "python:3.x-slim is Debian 12 or 13 (glibc >= 2.36), docker-library/python"),
+    (r"python:3\.\d+(\.\d+)?-(bookworm|trixie)", "python:3.x-bookworm/trixie is Debian 12/13 (glibc >= 2.36), docker-library/python"),  # noqa: E501
 )
 
 

@@ -14,6 +14,10 @@ containers), and keep the tests' expectations in step.
 * The web app's base, ``python:3.12.13-slim-bookworm`` (apps/hitcounter/Dockerfile):
   docker-library/python ``versions.json`` (commit 4f07059, 2026-06-23): 3.12 is 3.12.13, with
   a ``slim-bookworm`` variant.
+* ``LINUX_DASH_IMAGE`` (Linux Dash on every host, hosts/render_linux_dash.py): the same
+  docker-library/python ``versions.json`` (commit 4f07059) lists a ``bookworm`` variant of 3.12.13;
+  ``3.12/bookworm/Dockerfile`` there is ``FROM buildpack-deps:bookworm``, whose ``-scm`` layer
+  installs ``procps`` (``ps``), which Linux Dash's process tables need and the slim variant lacks.
 * ``GLUSTER_IMAGE``: gluster/gluster-containers publishes no release tags, only named builds; this
   one names the GlusterFS 4.0 build on CentOS 7 and is never re-pointed like ``latest``.
 """
@@ -23,4 +27,5 @@ from __future__ import annotations
 MONGO_IMAGE = "mongo:7.0.37"
 HAPROXY_IMAGE = "haproxy:3.0.25"
 NODE_IMAGE = "node:22.23.2-bookworm-slim"
+LINUX_DASH_IMAGE = "python:3.12.13-bookworm"
 GLUSTER_IMAGE = "gluster/gluster-centos:gluster4u0_centos7"

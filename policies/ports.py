@@ -156,6 +156,7 @@ ADMIN_PORTS: Final = (
     _port("tcp", 2376, 2376, "Docker API (TLS)"),
     _port("tcp", 3389, 3389, "RDP"),
     _port("tcp", 8080, 8080, "Rancher/Jenkins UI"),
+    _port("tcp", 8081, 8081, "Linux Dash"),
     _port("tcp", 9345, 9346, "Rancher UI logs and shell"),
 )
 DATA_PORTS: Final = (
@@ -581,7 +582,7 @@ def _resource_validator(
 NO_PUBLIC_ADMIN_PORTS: Final = ResourceValidationPolicy(
     name="no-public-admin-ports",
     description=(
-        "Admin ports (SSH 22, Docker 2375/2376, RDP 3389, 8080, 9345-9346) are never reachable "
+        "Admin ports (SSH 22, Docker 2375/2376, RDP 3389, 8080, Linux Dash 8081, 9345-9346) are never reachable "
         "from 0.0.0.0/0 or ::/0, nor from public sources outside adminCidrs when that is set."
     ),
     validate=_resource_validator(admin_port_violations),

@@ -19,6 +19,7 @@ from ..clouds.base import CloudBase
 from ..net.peer import PeerGroup
 from ..net.rules import Rule
 from .hostgroup import HostGroup, HostGroupArgs, failed_output
+from .render_linux_dash import LinuxDash
 
 
 class Peers:
@@ -80,10 +81,12 @@ class HostGroups:
         *,
         admin_cidrs: Sequence[str],
         protect_stateful: bool,
+        linux_dash: Optional[LinuxDash] = None,
     ) -> None:
         self._bases = dict(bases)
         self._admin_cidrs = list(admin_cidrs)
         self._protect = protect_stateful
+        self._linux_dash = linux_dash
 
     def build(self, decls: Sequence[GroupDecl]) -> dict[str, HostGroup]:
         """Every group of ``decls``, keyed by name. Names must be unique."""
@@ -94,6 +97,11 @@ class HostGroups:
         for decl in decls:
             if decl.cloud not in self._bases:
                 raise ValueError(f"host group {decl.name!r}: no cloud base for {decl.cloud!r}")
+        local = sorted(d.name for d in decls if not self._bases[d.cloud].has_vms)
+        if self._linux_dash is not None and local:
+            # The local cloud's "hosts" are the developer's own Docker daemon: no cloud-config to
+            # carry the service, and a host-PID dashboard of the developer's machine is not ours.
+            pulumi.log.info(f"linux-dash: not deployed on local host groups ({', '.join(local)}): no cloud-config")
         pending = {decl.name: self._promise(decl) for decl in decls}
         peers = Peers({name: p.peer for name, p in pending.items()})
         built: dict[str, HostGroup] = {}
@@ -110,6 +118,7 @@ class HostGroups:
                         sysctl=dict(decl.sysctl),
                         admin_cidrs=self._admin_cidrs,
                         protect_stateful=self._protect,
+                        linux_dash=self._linux_dash,
                     ),
                 )
                 built[decl.name] = group

@@ -28,11 +28,13 @@ from ..clouds.base import CloudBase, HostSpec, RancherOSHost, SshSettings, assig
 from ..clouds.disk import DEFAULT_MOUNT_POINT
 from ..naming import sanitized_name, type_token
 from ..net.peer import PeerGroup
-from ..net.rules import Rule
+from ..net.ports import LINUX_DASH_SERVICE
+from ..net.rules import Rule, admin_source
 from .datavolume import DataVolume, DataVolumeArgs
 from .dockerhost import DataVolumeWatch, DockerHost, DockerHostArgs
 from .firewall import Firewall, FirewallArgs
 from .render_cloud_config import render_cloud_config
+from .render_linux_dash import LinuxDash
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..clouds.local.base import LocalBase
@@ -77,6 +79,18 @@ class HostGroupArgs:
     protect_stateful: Optional[bool] = None
     ssh_public_key: Optional[str] = None
     data_dir: str = DEFAULT_MOUNT_POINT
+    # Linux Dash on every VM of the group (cloud-config service); none when None.
+    linux_dash: Optional[LinuxDash] = None
+
+
+def linux_dash_rules(dash: Optional[LinuxDash], admin_cidrs: Sequence[str]) -> list[Rule]:
+    """The firewall rule Linux Dash needs: its port from the admin networks when it is exposed,
+    nothing when it listens on the loopback only (or is off)."""
+    if dash is None or not dash.exposed:
+        return []
+    return [
+        Rule(LINUX_DASH_SERVICE, admin_source(tuple(admin_cidrs)), "Linux Dash from the admin networks", dash.port)
+    ]
 
 
 class HostGroup(pulumi.ComponentResource):
@@ -171,7 +185,9 @@ class HostGroup(pulumi.ComponentResource):
         for i in range(self.count):
             # Fail before creating anything if a host's cloud-config cannot be rendered (a group
             # name that is no DNS label, a bad sysctl); the real documents render per host below.
-            render_cloud_config(hostname=f"{name}-{i}", ssh_authorized_keys=[ssh_key], sysctl=args.sysctl)
+            render_cloud_config(
+                hostname=f"{name}-{i}", ssh_authorized_keys=[ssh_key], sysctl=args.sysctl, linux_dash=args.linux_dash
+            )
 
         self_ips: pulumi.Output[list[str]]
         resolve_self_ips: Callable[[pulumi.Output[list[str]]], None]
@@ -182,7 +198,7 @@ class HostGroup(pulumi.ComponentResource):
                 FirewallArgs(
                     base=base,
                     target=target,
-                    rules=list(args.ingress),
+                    rules=[*args.ingress, *linux_dash_rules(args.linux_dash, admin_cidrs)],
                     admin_cidrs=admin_cidrs,
                     self_public_ips=self_ips,
                     self_count=self.count,
@@ -244,6 +260,7 @@ class HostGroup(pulumi.ComponentResource):
                 docker_engine=engine,
                 sysctl=sysctl,
                 data_disk=disk,
+                linux_dash=args.linux_dash,
             )
 
         user_data: pulumi.Input[str] = (

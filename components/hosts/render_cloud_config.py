@@ -13,6 +13,8 @@ What a host gets:
   daemon keeps its default ``unix://`` socket only: no ``host`` entry, ``tls: false``, so it
   never listens on TCP 2375/2376. Pulumi reaches it through SSH.
 * ``rancher.sysctl``: whatever the workload needs (e.g. ``vm.max_map_count`` for Elasticsearch).
+* ``rancher.services``: Linux Dash (``render_linux_dash``), when the stack keeps it on, with its
+  server script in ``write_files``.
 * For a data volume: a mount script in ``write_files`` (mode 0755), run from ``runcmd``, plus a
   ``mounts`` entry for later boots. RancherOS starts User Docker only after ``runcmd`` has
   finished, so no container starts before the data disk is mounted. The mount point must lie
@@ -37,8 +39,9 @@ from typing import Any, Mapping, Optional, Sequence
 import yaml
 
 from ..clouds.disk import DEFAULT_MOUNT_POINT, DataDisk
+from .render_linux_dash import SERVICE_NAME, LinuxDash, linux_dash_service, linux_dash_write_file
 
-__all__ = ["DEFAULT_MOUNT_POINT", "DataDisk", "mount_script", "render_cloud_config"]
+__all__ = ["DEFAULT_MOUNT_POINT", "DataDisk", "LinuxDash", "mount_script", "render_cloud_config"]
 
 MOUNT_SCRIPT_PATH = "/opt/rancher-stacks/mount-data-volume.sh"
 # Bounded wait for the volume to be attached (the attachment is created after the instance).
@@ -83,6 +86,21 @@ ACCEPTED_DOCKER_KEYS: frozenset[str] = frozenset(
 ACCEPTED_WRITE_FILE_KEYS: frozenset[str] = frozenset(
     {"path", "content", "permissions", "owner", "encoding", "container"}
 )
+
+# A docker-compose v1 service as RancherOS reads ``rancher.services`` entries: libcompose
+# ``config.ServiceConfigV1`` (burmilla/os v2.0.5, vendor/github.com/docker/libcompose/config/types.go).
+ACCEPTED_SERVICE_KEYS: frozenset[str] = frozenset(
+    {
+        "build", "cap_add", "cap_drop", "cgroup_parent", "cpu_quota", "cpuset", "cpu_shares",
+        "command", "container_name", "devices", "dns", "dns_search", "dockerfile", "domainname",
+        "entrypoint", "env_file", "environment", "hostname", "image", "labels", "links",
+        "log_driver", "mac_address", "mem_limit", "memswap_limit", "name", "net", "oom_score_adj",
+        "pid", "uts", "ipc", "ports", "privileged", "restart", "read_only", "stdin_open",
+        "security_opt", "tty", "user", "volume_driver", "volumes", "volumes_from", "working_dir",
+        "expose", "external_links", "log_opt", "extra_hosts", "ulimits",
+    }
+)
+
 
 def _sh_words(paths: Sequence[str]) -> str:
     # Paths match _DEVICE_PATH (no blanks, quotes, globs or $), so they are plain shell words.
@@ -249,11 +267,13 @@ def render_cloud_config(
     sysctl: Optional[Mapping[str, str]] = None,
     data_disk: Optional[DataDisk] = None,
     docker_engine: Optional[str] = None,
+    linux_dash: Optional[LinuxDash] = None,
 ) -> str:
     """The ``#cloud-config`` user data of one RancherOS-family host.
 
     ``docker_engine`` pins BurmillaOS's user Docker (``rancher.docker.engine``, e.g.
-    ``docker-29.8.2``); None keeps the OS's built-in engine.
+    ``docker-29.8.2``); None keeps the OS's built-in engine. ``linux_dash`` adds the Linux Dash
+    service; None leaves it out.
     """
     if not _HOSTNAME.match(hostname):
         raise ValueError(f"hostname {hostname!r} is not a lowercase DNS label")
@@ -280,16 +300,25 @@ def render_cloud_config(
     if sysctl:
         rancher["sysctl"] = sysctl
 
+    if linux_dash is not None:
+        rancher["services"] = {SERVICE_NAME: linux_dash_service(linux_dash)}
+
     doc: dict[str, Any] = {"hostname": hostname, "ssh_authorized_keys": keys}
+    write_files: list[dict[str, str]] = []
     if data_disk is not None:
-        doc["write_files"] = [
+        write_files.append(
             {
                 "path": MOUNT_SCRIPT_PATH,
                 "permissions": "0755",
                 "owner": "root",
                 "content": mount_script(data_disk),
             }
-        ]
+        )
+    if linux_dash is not None:
+        write_files.append(linux_dash_write_file())
+    if write_files:
+        doc["write_files"] = write_files
+    if data_disk is not None:
         doc["runcmd"] = [MOUNT_SCRIPT_PATH]
         doc["mounts"] = [[data_disk.fstab_device, data_disk.mount_point, "ext4", "noatime"]]
     doc["rancher"] = rancher

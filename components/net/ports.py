@@ -61,6 +61,10 @@ class Service:
     description: str
 
 
+# Linux Dash, the per-host dashboard (hosts/render_linux_dash.py). Its rules move it to the port the
+# stack config sets (rancher-stacks:hostServices.linuxDash.port); 8081 is the default.
+LINUX_DASH_SERVICE = "linux-dash"
+
 # GlusterFS gives each brick one port from 49152 up; 100 covers any volume layout we deploy.
 GLUSTER_BRICK_PORTS = _tcp(49152, 49251)
 
@@ -73,6 +77,7 @@ _SERVICES: tuple[Service, ...] = (
     Service("rdp", (_tcp(3389),), "admin", "RDP"),
     Service("rancher-ui", (_tcp(8080),), "admin", "Rancher server UI and API"),
     Service("rancher", (_tcp(9345, 9346),), "admin", "Rancher UI logs and shell"),
+    Service(LINUX_DASH_SERVICE, (_tcp(8081),), "admin", "Linux Dash host dashboard"),
     Service("jenkins-ui", (_tcp(8080),), "admin", "Jenkins UI"),
     Service("jenkins-agents", (_tcp(50000),), "data", "Jenkins inbound agents"),
     Service("gluster", (_tcp(24007, 24008), GLUSTER_BRICK_PORTS), "data", "GlusterFS management and bricks"),

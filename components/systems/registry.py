@@ -13,12 +13,15 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
+
+import pulumi
 
 from ..clouds.base import CloudBase
 from ..config import StackConfig
 from ..hosts.groups import GroupDecl, HostGroups
 from ..hosts.hostgroup import HostGroup
+from ..hosts.render_linux_dash import LinuxDash
 
 Exports = dict[str, Any]
 
@@ -56,11 +59,26 @@ def enabled_systems(cfg: StackConfig) -> list[System]:
     return [system for system in all_systems() if system.enabled(cfg)]
 
 
+def linux_dash(cfg: StackConfig) -> Optional[LinuxDash]:
+    """Linux Dash for every VM host, as the stack config sets it; None when switched off."""
+    dash = cfg.host_services.linux_dash
+    if not cfg.linux_dash_enabled():
+        if dash.enabled is None:
+            pulumi.log.info(f"linux-dash: off by default on {cfg.host_os.release().title} (its image cannot run there)")
+        return None
+    return LinuxDash(port=dash.port, exposed=dash.expose_to_admins, image=dash.image)
+
+
 def deploy_systems(cfg: StackConfig, bases: Mapping[str, CloudBase]) -> Exports:
     """Build every enabled system's host groups, deploy the systems, return the stack outputs."""
     systems = enabled_systems(cfg)
     decls = [decl for system in systems for decl in system.groups(cfg)]
-    groups = HostGroups(bases, admin_cidrs=cfg.admin_cidrs, protect_stateful=cfg.protect_stateful).build(decls)
+    groups = HostGroups(
+        bases,
+        admin_cidrs=cfg.admin_cidrs,
+        protect_stateful=cfg.protect_stateful,
+        linux_dash=linux_dash(cfg),
+    ).build(decls)
     exports: Exports = {}
     for system in systems:
         for key, value in system.deploy(cfg, groups).items():

@@ -319,6 +319,14 @@ def test_admin_cidrs() -> None:
     assert "no-public-admin-ports" in port_violations(world, {"adminCidrs": ["0.0.0.0/0"]})
 
 
+def test_linux_dash_is_an_admin_port() -> None:
+    """The per-host dashboard (8081) is for the admin networks only, never the world."""
+    admins = {"adminCidrs": ["203.0.113.0/24"]}
+    assert port_violations(sg(rule("tcp", 8081, 8081, "203.0.113.0/24")), admins) == set()
+    assert port_violations(sg(rule("tcp", 8081, 8081, "0.0.0.0/0")), admins) >= {"no-public-admin-ports"}
+    assert port_violations(sg(rule("tcp", 8081, 8081, "198.51.100.7/32")), admins) == {"no-public-admin-ports"}
+
+
 def test_port_helpers() -> None:
     props = {"ingress": [rule("udp", 5000, 5000, "0.0.0.0/0"), rule("tcp", 8000, 8100, "::/0")]}
     assert exposes_to_world(SG, props, 5000, "udp")

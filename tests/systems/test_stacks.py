@@ -17,7 +17,7 @@ from tools.plan import main, plan_stack
 from tools.planfile import dumps, policy_resources
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_AND_DATA_PORTS = (22, 2375, 2376, 8080, 9345, 9346, 27017, 3306, 6379, 9200, 9300, 24007)
+ADMIN_AND_DATA_PORTS = (22, 2375, 2376, 8080, 8081, 9345, 9346, 27017, 3306, 6379, 9200, 9300, 24007)
 DATA_VOLUME_TYPES = ("aws:ebs/volume:Volume", "gcp:compute/disk:Disk", "digitalocean:index/volume:Volume")
 
 
