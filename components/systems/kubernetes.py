@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from ..kubernetes.cluster import KubernetesCluster
 
 NAME = "k8s"
-_CLUSTERS: dict[str, "KubernetesCluster"] = {}
+_CLUSTERS: dict[str, KubernetesCluster] = {}
 
 
-def cluster_of(stack: Optional[str] = None) -> "KubernetesCluster":
+def cluster_of(stack: Optional[str] = None) -> KubernetesCluster:
     """The cluster this program built for ``stack`` (default: the current one)."""
     return _CLUSTERS[stack or pulumi.get_stack()]
 
