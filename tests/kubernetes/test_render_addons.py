@@ -50,7 +50,7 @@ def test_the_validator_really_rejects_a_broken_manifest() -> None:
         kubernetes_validate.validate(deployment, "1.35.0", strict=True)
     pdb = by_kind(autoscaler())["PodDisruptionBudget"]
     pdb["apiVersion"] = "policy/v1beta1"  # served by no Kubernetes since 1.25
-    with pytest.raises(Exception):
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
         kubernetes_validate.validate(pdb, "1.35.0", strict=True)
 
 
