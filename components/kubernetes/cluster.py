@@ -205,6 +205,9 @@ class KubernetesCluster(pulumi.ComponentResource):
         )
         self.private_subnet_ids = {}
         public_subnets: dict[str, aws.ec2.Subnet] = {}
+        # Nodes in private subnets need their NAT route before they boot (to pull images and
+        # reach the API endpoint): the cluster, and through it every node group, waits for these.
+        routes: list[pulumi.Resource] = []
         for zone, (private_cidr, public_cidr) in subnet_cidrs(s.vpc_cidr, zones).items():
             public = aws.ec2.Subnet(
                 f"{name}-public-{zone}",
@@ -215,8 +218,10 @@ class KubernetesCluster(pulumi.ComponentResource):
                 tags={**tags, "Name": f"{args.cluster_name}-public-{zone}", "kubernetes.io/role/elb": "1"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+            routes.append(
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-public-{zone}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+                )
             )
             public_subnets[zone] = public
             private = aws.ec2.Subnet(
@@ -245,8 +250,10 @@ class KubernetesCluster(pulumi.ComponentResource):
             opts=child,
         )
         for zone, subnet_id in self.private_subnet_ids.items():
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-{zone}", subnet_id=subnet_id, route_table_id=private_rt.id, opts=child
+            routes.append(
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-private-{zone}", subnet_id=subnet_id, route_table_id=private_rt.id, opts=child
+                )
             )
 
         # ---- control plane
@@ -291,7 +298,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(
-                parent=self, provider=self.aws_provider, depends_on=[logs, cluster_policy, private_rt]
+                parent=self, provider=self.aws_provider, depends_on=[logs, cluster_policy, private_rt, *routes]
             ),
         )
         self.endpoint = cluster.endpoint

@@ -14,7 +14,7 @@ import pytest
 
 from rancher_stacks import policies
 from rancher_stacks.images import EKS_VERSIONS
-from tools.mock_outputs import resource_outputs
+from tools.mock_outputs import digest, resource_outputs
 from tools.mockengine import SECRET
 from tools.plan import plan_stack
 from tools.planfile import dumps, policy_resources
@@ -160,6 +160,8 @@ def test_the_kubeconfig_and_the_registry_password_stay_secret(plan):
     assert one(plan, "pulumi:providers:kubernetes")["inputs"]["kubeconfig"] == SECRET
     text = dumps(plan)
     assert "get-token" not in text  # the kubeconfig never appears in clear
+    assert digest("ecr-token", "123456789012") not in text  # nor the ECR push password (the mock's token)
+    assert one(plan, "docker:index/image:Image")["inputs"]["registry"] == SECRET
 
 
 def test_the_cluster_facts_are_attributes_for_other_systems():
