@@ -61,7 +61,7 @@ import pulumi_tls as tls
 
 from ..config import KubernetesSettings, NodeGroup
 from ..naming import type_token
-from .render_iam import ENABLED_TAG, assume_role_policy, cluster_tag
+from .render_iam import ENABLED_TAG, assume_role_policy, cluster_role_policy, cluster_tag
 from .render_kubeconfig import render_kubeconfig
 
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -278,6 +278,16 @@ class KubernetesCluster(pulumi.ComponentResource):
         cluster_policy = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=cluster_role.name, policy_arn=CLUSTER_POLICY, opts=child
         )
+        cluster_extra = aws.iam.Policy(
+            f"{name}-cluster-extra",
+            description=f"EKS cluster {args.cluster_name}: its secrets key, and no unmanaged log groups",
+            policy=key.arn.apply(cluster_role_policy),
+            tags=tags,
+            opts=child,
+        )
+        cluster_extra_attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster-extra", role=cluster_role.name, policy_arn=cluster_extra.arn, opts=child
+        )
         cluster = aws.eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
@@ -298,7 +308,9 @@ class KubernetesCluster(pulumi.ComponentResource):
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(
-                parent=self, provider=self.aws_provider, depends_on=[logs, cluster_policy, private_rt, *routes]
+                parent=self,
+                provider=self.aws_provider,
+                depends_on=[logs, cluster_policy, cluster_extra_attachment, private_rt, *routes],
             ),
         )
         self.endpoint = cluster.endpoint

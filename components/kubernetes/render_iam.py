@@ -63,6 +63,32 @@ def irsa_trust_policy(*, oidc_provider_arn: str, issuer_url: str, namespace: str
     )
 
 
+def cluster_role_policy(key_arn: str) -> str:
+    """What the EKS cluster role needs beyond AmazonEKSClusterPolicy.
+
+    * Use of the stack's KMS key for envelope encryption of secrets: ``kms:Encrypt``,
+      ``kms:Decrypt``, ``kms:ListGrants``, ``kms:DescribeKey`` on that key only (the cluster
+      encryption policy terraform-aws-eks attaches, main.tf ``aws_iam_policy.cluster_encryption``).
+    * A deny of ``logs:CreateLogGroup``: the program creates ``/aws/eks/<name>/cluster`` with a
+      retention first; without the deny, EKS would recreate a deleted group with none
+      (terraform-aws-eks puts the same deny inline on its cluster role).
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SecretsEncryption",
+                    "Effect": "Allow",
+                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                    "Resource": key_arn,
+                },
+                {"Sid": "NoUnmanagedLogGroups", "Effect": "Deny", "Action": ["logs:CreateLogGroup"], "Resource": "*"},
+            ],
+        }
+    )
+
+
 READ_ACTIONS = (
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:DescribeAutoScalingInstances",

@@ -58,6 +58,9 @@ def test_the_cluster_is_pinned_encrypted_logged_and_its_public_endpoint_is_for_a
     assert eks["encryptionConfig"]["resources"] == ["secrets"] and key["inputs"]["enableKeyRotation"] is True
     assert eks["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:")
     assert set(eks["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+    extra = json.loads(one(plan, "aws:iam/policy:Policy", "cluster-extra")["inputs"]["policy"])["Statement"]
+    kms = next(st for st in extra if st["Effect"] == "Allow")
+    assert kms["Resource"] == eks["encryptionConfig"]["provider"]["keyArn"] and "kms:Decrypt" in kms["Action"]
     logs = one(plan, "aws:cloudwatch/logGroup:LogGroup")["inputs"]
     assert logs["name"] == f"/aws/eks/{CLUSTER}/cluster" and logs["retentionInDays"] == 30
 
