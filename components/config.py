@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from typing import Annotated, Any, Literal, Mapping, Optional, Union
 
 from pydantic import (
@@ -24,7 +25,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from .hostos import RELEASES, HostOsName, HostOsRelease, glibc_234_reason
-from .images import GLUSTER_IMAGE, HAPROXY_IMAGE, LINUX_DASH_IMAGE, MONGO_IMAGE, NODE_IMAGE
+from .images import EKS_VERSIONS, GLUSTER_IMAGE, HAPROXY_IMAGE, LINUX_DASH_IMAGE, MONGO_IMAGE, NODE_IMAGE
 from .net.ports import CATALOG, LINUX_DASH_SERVICE, never_public
 
 NAMESPACE = "rancher-stacks"
@@ -241,6 +242,148 @@ class Workloads(_Model):
         return self
 
 
+# --------------------------------------------------------------------------- kubernetes
+
+# The cluster-autoscaler expanders that work on AWS with what this program renders. Upstream has
+# also ``price`` (GCE, GKE and Equinix Metal only), ``priority`` (needs a priorities ConfigMap
+# this program does not render) and ``grpc`` (an external server): kubernetes/autoscaler
+# cluster-autoscaler/FAQ.md, "What are Expanders?". Several may be chained with commas (CA >= 1.23).
+EXPANDERS: tuple[str, ...] = ("least-waste", "random", "most-pods", "least-nodes")
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+_LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+_LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
+
+
+class NodeTaint(_Model):
+    key: str = Field(pattern=_LABEL_KEY)
+    value: str = Field(default="", pattern=_LABEL_VALUE)
+    effect: TaintEffect = "NoSchedule"
+
+
+class NodeGroup(_Model):
+    """One EKS managed node group. ``minSize == maxSize``: a fixed size the autoscaler never changes."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    instance_type: str = Field(default="t3.medium", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+    min_size: int = Field(default=2, ge=0, le=450)
+    max_size: int = Field(default=6, ge=1, le=450)
+    desired_size: Optional[int] = Field(default=None, ge=0, le=450)
+    # A subset of kubernetes.zones (all of them when empty).
+    zones: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[NodeTaint] = Field(default_factory=list)
+    disk_gb: int = Field(default=30, ge=20, le=16384)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NodeGroup:
+        if self.min_size > self.max_size:
+            raise _KeyedError(("minSize",), f"at most maxSize ({self.max_size}); got {self.min_size}")
+        desired = self.desired
+        if not self.min_size <= desired <= self.max_size:
+            raise _KeyedError(
+                ("desiredSize",), f"a size between minSize {self.min_size} and maxSize {self.max_size}; got {desired}"
+            )
+        for key, value in self.labels.items():
+            if not re.match(_LABEL_KEY, key) or not re.match(_LABEL_VALUE, value):
+                raise _KeyedError(("labels", key), "a Kubernetes label key and value (63 characters, [A-Za-z0-9-_.])")
+        return self
+
+    @property
+    def desired(self) -> int:
+        """The desired size: ``desiredSize``, or ``minSize`` when unset."""
+        return self.min_size if self.desired_size is None else self.desired_size
+
+    @property
+    def autoscaled(self) -> bool:
+        """Whether the cluster-autoscaler may change this group (``minSize < maxSize``)."""
+        return self.min_size < self.max_size
+
+
+class ClusterAutoscalerSettings(_Model):
+    enabled: bool = True
+    expander: str = "least-waste"
+
+    @field_validator("expander")
+    @classmethod
+    def _known_expanders(cls, expander: str) -> str:
+        names = [e.strip() for e in expander.split(",")]
+        for e in names:
+            if e not in EXPANDERS:
+                raise ValueError(
+                    f"an expander the cluster-autoscaler offers on AWS ({', '.join(EXPANDERS)}; "
+                    f"several joined by commas); got {e!r}"
+                )
+        if len(set(names)) != len(names):
+            raise ValueError(f"each expander at most once; got {expander!r}")
+        return ",".join(names)
+
+
+class EndpointAccess(_Model):
+    """Where the cluster's API server answers: inside the VPC, and/or publicly for adminCidrs only."""
+
+    private: bool = True
+    public: bool = True
+
+
+class KubernetesSettings(_Model):
+    """An EKS cluster (on the AWS region of ``clouds.aws``) and what runs on it."""
+
+    cloud: Literal["aws"] = "aws"
+    version: str = "1.35"
+    # The EKS cluster's name; default ``<project>-<stack>``.
+    cluster_name: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+    # The cluster's own VPC; zones default to clouds.aws.zones (EKS needs subnets in >= 2 zones).
+    vpc_cidr: str = "10.60.0.0/16"
+    zones: list[str] = Field(default_factory=list)
+    endpoint: EndpointAccess = EndpointAccess()
+    log_retention_days: int = Field(default=30, ge=1, le=3653)
+    node_groups: list[NodeGroup] = Field(default_factory=lambda: [NodeGroup(name="general")], min_length=1)
+    autoscaler: ClusterAutoscalerSettings = ClusterAutoscalerSettings()
+    metrics_server: bool = True
+    flow_scheduler: bool = False
+    # A pinned image reference for the flow scheduler; unset: built from apps/flow-scheduler and
+    # pushed to an ECR repository of the stack.
+    flow_scheduler_image: Optional[str] = None
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: str) -> str:
+        if version not in EKS_VERSIONS:
+            raise ValueError(
+                f"a Kubernetes minor version EKS supports and this program has a tested table for "
+                f"({', '.join(EKS_VERSIONS)}); got {version!r}"
+            )
+        return version
+
+    @model_validator(mode="after")
+    def _checks(self) -> KubernetesSettings:
+        network = ipaddress.ip_network(self.vpc_cidr, strict=False)
+        if network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 20:
+            raise _KeyedError(
+                ("vpcCidr",), f"a private IPv4 range from /16 to /20 such as 10.60.0.0/16; got {self.vpc_cidr!r}"
+            )
+        if not (self.endpoint.private or self.endpoint.public):
+            raise _KeyedError(("endpoint",), "private or public access (or both): the API server needs an endpoint")
+        names = [g.name for g in self.node_groups]
+        for i, name in enumerate(names):
+            if names.index(name) != i:
+                raise _KeyedError(
+                    ("nodeGroups", i, "name"), f"a name unique among the node groups; {name!r} repeats"
+                )
+        image = self.flow_scheduler_image
+        pinned = re.compile(r"^[a-z0-9][a-z0-9./_:-]*[:@][A-Za-z0-9._:-]+$")
+        if image is not None and (not pinned.match(image) or image.endswith(":latest")):
+            raise _KeyedError(
+                ("flowSchedulerImage",),
+                f"a pinned image reference (a tag other than latest, or a digest); got {image!r}",
+            )
+        return self
+
+    def cluster_zones(self, aws: AwsCloud) -> list[str]:
+        """The zones the cluster spans (``zones``, else the AWS cloud's)."""
+        return sorted(set(self.zones or aws.zones))
+
+
 # --------------------------------------------------------------------------- backups
 
 # When a snapshot may start, in UTC. Each cloud's scheduler takes a different set of times, and a
@@ -370,6 +513,7 @@ class StackConfig(_Model):
     clouds: Clouds = Clouds()
     workloads: Workloads = Workloads()
     host_services: HostServices = HostServices()
+    kubernetes: Optional[KubernetesSettings] = None
 
     @field_validator("ssh_public_key", mode="before")
     @classmethod
@@ -412,6 +556,7 @@ class StackConfig(_Model):
         self._check_host_os()
         self._check_backups()
         self._check_linux_dash()
+        self._check_kubernetes()
         return self
 
     def _check_linux_dash(self) -> None:
@@ -445,6 +590,36 @@ class StackConfig(_Model):
                 (*loc, "enabled"),
                 f"false on {os.title} {os.version}: its runc cannot start threads in Linux Dash's image "
                 f"{dash.image} ({reason}); use hostOs burmillaos",
+            )
+
+    def _check_kubernetes(self) -> None:
+        """The cluster's region, zones and public endpoint fit the rest of the stack."""
+        k8s = self.kubernetes
+        if k8s is None:
+            return
+        aws = self.clouds.aws
+        if aws is None:
+            raise _KeyedError(
+                ("kubernetes", "cloud"), "a cloud configured under rancher-stacks:clouds; clouds.aws is not set"
+            )
+        zones = k8s.cluster_zones(aws)
+        for i, zone in enumerate(k8s.zones):
+            if not (zone.startswith(aws.region) and len(zone) == len(aws.region) + 1):
+                raise _KeyedError(("kubernetes", "zones", i), f"a zone of region {aws.region!r}; got {zone!r}")
+        if len(zones) < 2:
+            raise _KeyedError(
+                ("kubernetes", "zones"),
+                f"at least two zones (EKS needs subnets in two Availability Zones); got {zones}",
+            )
+        for i, group in enumerate(k8s.node_groups):
+            for j, zone in enumerate(group.zones):
+                if zone not in zones:
+                    raise _KeyedError(
+                        ("kubernetes", "nodeGroups", i, "zones", j), f"one of the cluster's zones {zones}; got {zone!r}"
+                    )
+        if k8s.endpoint.public and not self.admin_cidrs:
+            raise _KeyedError(
+                ("adminCidrs",), "at least one admin CIDR: the cluster's public endpoint answers only these networks"
             )
 
     def _check_backups(self) -> None:

@@ -29,3 +29,44 @@ HAPROXY_IMAGE = "haproxy:3.0.25"
 NODE_IMAGE = "node:22.23.2-bookworm-slim"
 LINUX_DASH_IMAGE = "python:3.12.13-bookworm"
 GLUSTER_IMAGE = "gluster/gluster-centos:gluster4u0_centos7"
+
+
+# --------------------------------------------------------------------------- Kubernetes (EKS)
+#
+# The Kubernetes minor versions a ``kubernetes`` stack may pin, each with the add-on images built
+# for it. A version is listed only when EKS offers it as of late 2026 AND both add-ons have a
+# release for it; anything else is refused by the config (``kubernetes.version``).
+#
+# EKS versions (a minor version gets 14 months of standard support, then 12 months of extended
+# support at extra cost per cluster hour: EKS User Guide, "Understand the Kubernetes version
+# lifecycle on EKS"). Dates from endoflife.date/amazon-eks (crawled 2026-02) and the user guide:
+#   1.33  released 2025-05-28, standard support to 2026-07-29, extended to 2027-07-29  (extended now)
+#   1.34  released 2025-10-06, standard support to 2026-12-02, extended to 2027-12-02  (extended now)
+#   1.35  released 2026-01-28, standard support to 2027-03-27, extended to 2028-03-27  (standard)
+#   1.36  the user guide's current example version ({k8s-n}) in its 2026 pages     (standard)
+# 1.32 and older leave extended support by early 2027 and are not offered for new clusters here.
+#
+# cluster-autoscaler: "the image tag should match the Kubernetes minor version" (the chart's
+# image.tag, kubernetes/autoscaler charts/cluster-autoscaler/README.md). Newest patch tag of each
+# minor in kubernetes/autoscaler (snapshot 55c37cd, 2026-08-22): cluster-autoscaler-1.33.6,
+# -1.34.5, -1.35.2 and -1.36.1 (all tagged 2026-07-22); images at registry.k8s.io/autoscaling.
+#
+# metrics-server: kubernetes-sigs/metrics-server README, "Compatibility Matrix" (tag v0.9.0,
+# 2026-07-13): 0.9.x supports Kubernetes 1.34+, 0.8.x 1.31+; the release kustomization points the
+# image at registry.k8s.io/metrics-server/metrics-server (manifests/components/release).
+
+
+class KubernetesRelease:
+    """The add-on images for one Kubernetes minor version."""
+
+    def __init__(self, autoscaler: str, metrics_server: str) -> None:
+        self.autoscaler_image = f"registry.k8s.io/autoscaling/cluster-autoscaler:v{autoscaler}"
+        self.metrics_server_image = f"registry.k8s.io/metrics-server/metrics-server:v{metrics_server}"
+
+
+EKS_VERSIONS: dict[str, KubernetesRelease] = {
+    "1.33": KubernetesRelease(autoscaler="1.33.6", metrics_server="0.8.1"),
+    "1.34": KubernetesRelease(autoscaler="1.34.5", metrics_server="0.9.0"),
+    "1.35": KubernetesRelease(autoscaler="1.35.2", metrics_server="0.9.0"),
+    "1.36": KubernetesRelease(autoscaler="1.36.1", metrics_server="0.9.0"),
+}

@@ -182,12 +182,15 @@ def test_renderers_import_no_pulumi(module: str) -> None:
 
 
 def test_systems_registry_finds_every_system_module() -> None:
-    from rancher_stacks.config import Workloads
+    from rancher_stacks.config import StackConfig, Workloads
     from rancher_stacks.systems.registry import all_systems
 
     systems = all_systems()
     modules = sorted(p.stem for p in (ROOT / "components" / "systems").glob("*.py") if p.stem not in ("__init__", "registry"))
-    assert [s.name for s in systems] == modules == ["game", "webapp"]
+    assert [s.name for s in systems] == modules == ["game", "kubernetes", "webapp"]
     for system in systems:
         section, _, key = system.section.partition(".")
-        assert section == "workloads" and key in Workloads.model_fields, system.section
+        if key:
+            assert section == "workloads" and key in Workloads.model_fields, system.section
+        else:  # a top-level section of its own (the Kubernetes target)
+            assert section in StackConfig.model_fields, system.section

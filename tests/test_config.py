@@ -199,3 +199,74 @@ def test_data_volumes_on_digitalocean_are_refused_while_backups_are_on(workload)
     # Opting out is explicit; stateless workloads on DigitalOcean are fine either way.
     assert parse_stack_config({**raw, "backups": {"enabled": False}}).backups.enabled is False
     parse_stack_config(base(storage={"cloud": "aws"}, database={"cloud": "gcp"}, webapp={"cloud": "digitalocean"}))
+
+
+# --- kubernetes ---------------------------------------------------------------------------------
+
+
+def k8s(**section) -> dict:
+    raw = base()
+    raw["kubernetes"] = section
+    return raw
+
+
+def test_the_k8s_stack_parses_with_an_autoscaled_group_of_2_to_6():
+    cfg = shipped("k8s").kubernetes
+    assert cfg is not None and cfg.version == "1.35" and cfg.flow_scheduler and cfg.metrics_server
+    group = cfg.node_groups[0]
+    assert (group.min_size, group.max_size, group.desired) == (2, 6, 2) and group.autoscaled
+
+
+def test_equal_min_and_max_mean_a_fixed_group():
+    cfg = parse_stack_config(k8s(nodeGroups=[{"name": "fixed", "minSize": 3, "maxSize": 3}])).kubernetes
+    assert cfg is not None and not cfg.node_groups[0].autoscaled and cfg.node_groups[0].desired == 3
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "fragment"),
+    [
+        ({"nodeGroups": [{"name": "a", "minSize": 7, "maxSize": 6}]}, "kubernetes.nodeGroups[0].minSize",
+         "at most maxSize (6); got 7"),
+        ({"nodeGroups": [{"name": "a", "minSize": 2, "maxSize": 6, "desiredSize": 9}]},
+         "kubernetes.nodeGroups[0].desiredSize", "between minSize 2 and maxSize 6; got 9"),
+        ({"nodeGroups": [{"name": "a", "minSize": 2, "maxSize": 6, "desiredSize": 1}]},
+         "kubernetes.nodeGroups[0].desiredSize", "got 1"),
+        ({"version": "1.29"}, "kubernetes.version", "1.33, 1.34, 1.35, 1.36); got '1.29'"),
+        ({"version": "1.35.2"}, "kubernetes.version", "got '1.35.2'"),
+        ({"autoscaler": {"expander": "price"}}, "kubernetes.autoscaler.expander", "got 'price'"),
+        ({"autoscaler": {"expander": "random,random"}}, "kubernetes.autoscaler.expander", "at most once"),
+        ({"nodeGroups": [{"name": "a"}, {"name": "a"}]}, "kubernetes.nodeGroups[1].name", "unique"),
+        ({"nodeGroups": [{"name": "a", "zones": ["us-east-1f"]}]}, "kubernetes.nodeGroups[0].zones[0]",
+         "one of the cluster's zones"),
+        ({"zones": ["us-east-1a"]}, "kubernetes.zones", "at least two zones"),
+        ({"zones": ["eu-west-1a", "eu-west-1b"]}, "kubernetes.zones[0]", "a zone of region 'us-east-1'"),
+        ({"vpcCidr": "8.8.0.0/16"}, "kubernetes.vpcCidr", "a private IPv4 range"),
+        ({"endpoint": {"private": False, "public": False}}, "kubernetes.endpoint", "private or public"),
+        ({"flowSchedulerImage": "flow:latest"}, "kubernetes.flowSchedulerImage", "pinned"),
+        ({"nodeGroups": [{"name": "a", "taints": [{"key": "k", "effect": "Sometimes"}]}]},
+         "kubernetes.nodeGroups[0].taints[0].effect", "one of"),
+        ({"nodeGroups": []}, "kubernetes.nodeGroups", "at least 1"),
+    ],
+)
+def test_bad_kubernetes_settings_name_their_key(section, key, fragment):
+    with pytest.raises(ConfigError) as err:
+        parse_stack_config(k8s(**section))
+    assert str(err.value).startswith(f"rancher-stacks:{key}: expected"), str(err.value)
+    assert fragment in str(err.value)
+
+
+def test_a_public_endpoint_needs_admin_cidrs():
+    raw = k8s()
+    raw["adminCidrs"] = []
+    raw.pop("sshPublicKey")
+    with pytest.raises(ConfigError, match=r"^rancher-stacks:adminCidrs: expected at least one admin CIDR: the cluster"):
+        parse_stack_config(raw)
+    raw["kubernetes"] = {"endpoint": {"public": False}}
+    assert parse_stack_config(raw).kubernetes is not None
+
+
+def test_kubernetes_needs_the_aws_cloud():
+    raw = k8s()
+    raw["clouds"] = {}
+    with pytest.raises(ConfigError, match=r"^rancher-stacks:kubernetes.cloud: expected a cloud configured"):
+        parse_stack_config(raw)

@@ -18,9 +18,9 @@ PINNED = re.compile(
 )
 
 
-# An exact release: a tag that starts with a full x.y.z version (``mongo:7.0.37``,
+# An exact release: a tag that starts with a full x.y.z version (Kubernetes projects write vX.Y.Z) (``mongo:7.0.37``,
 # ``node:22.23.2-bookworm-slim``), or a digest. A minor tag such as ``mongo:7.0`` moves.
-EXACT = re.compile(r"^[a-z0-9][a-z0-9./_-]*(:\d+\.\d+\.\d+[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?|(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64})$")
+EXACT = re.compile(r"^[a-z0-9][a-z0-9./_-]*(:v?\d+\.\d+\.\d+[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?|(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64})$")
 # Named builds whose project publishes no release tags (rancher_stacks.images says why).
 NAMED_BUILDS = {GLUSTER_IMAGE}
 
@@ -53,12 +53,15 @@ def dockerfile_bases() -> list[str]:
     return bases
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+@pytest.mark.parametrize("stack", sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml")))
 def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
     plan = plan_stack(ROOT / f"Pulumi.{stack}.yaml")
     images = [r["inputs"]["name"] for r in plan["resources"] if r["type"] == "docker:index/remoteImage:RemoteImage"]
     images += [r["inputs"]["build"]["args"]["NODE_IMAGE"] for r in plan["resources"]
                if r["type"] == "docker:index/image:Image" and "NODE_IMAGE" in r["inputs"]["build"].get("args", {})]
+    # ... and what the stack runs on Kubernetes (the Deployments' containers).
+    images += [c["image"] for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"
+               for c in r["inputs"]["spec"]["template"]["spec"]["containers"]]
     assert images
     assert [i for i in images + config_defaults() + dockerfile_bases() if not PINNED.match(i)] == []
     # Our defaults go further: exact releases, not minor tags.
@@ -69,5 +72,7 @@ def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
 def test_exact_means_a_full_version_or_a_digest() -> None:
     assert EXACT.match(MONGO_IMAGE) and EXACT.match(HAPROXY_IMAGE) and EXACT.match(NODE_IMAGE)
     assert EXACT.match("haproxy@sha256:" + "a" * 64) and EXACT.match("python:3.12.13-slim-bookworm")
+    assert EXACT.match("registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2")
+    assert not EXACT.match("registry.k8s.io/autoscaling/cluster-autoscaler:v1.35")
     for moving in ("mongo:7.0", "node:22-bookworm-slim", "python:3.12-slim", "haproxy:3"):
         assert not EXACT.match(moving), moving

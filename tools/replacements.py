@@ -83,6 +83,65 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
     ),
     "gcp:compute/network:Network": ("name", "autoCreateSubnetworks", "description", "project"),
     "gcp:compute/subnetwork:Subnetwork": ("name", "network", "region", "project", "description"),
+    # ---- EKS and its network. terraform-provider-aws internal/service/eks/cluster.go: name,
+    # role_arn, bootstrap_self_managed_addons, access_config.bootstrap_cluster_creator_admin_permissions,
+    # kubernetes_network_config.{ip_family,service_ipv4_cidr}, outpost_config and remote_network_config
+    # are ForceNew; version, vpc_config (subnets, endpoints, CIDRs), logging and encryption_config
+    # (which EKS can only add) update in place. eks/node_group.go: ami_type, capacity_type,
+    # cluster_name, disk_size, instance_types, launch_template.{id,name}, node_group_name(_prefix),
+    # node_role_arn, remote_access, subnet_ids are ForceNew; scaling, labels, taints, the launch
+    # template version and the Kubernetes version update in place.
+    "aws:eks/cluster:Cluster": (
+        "name", "roleArn", "bootstrapSelfManagedAddons", "accessConfig.bootstrapClusterCreatorAdminPermissions",
+        "kubernetesNetworkConfig.ipFamily", "kubernetesNetworkConfig.serviceIpv4Cidr", "outpostConfig",
+        "remoteNetworkConfig", "region",
+    ),
+    "aws:eks/nodeGroup:NodeGroup": (
+        "amiType", "capacityType", "clusterName", "diskSize", "instanceTypes", "launchTemplate.id",
+        "launchTemplate.name", "nodeGroupName", "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds",
+        "region",
+    ),
+    # ec2/vpc_.go: cidr_block and the IPAM pool inputs are ForceNew (tenancy, DNS flags update).
+    "aws:ec2/vpc:Vpc": ("cidrBlock", "ipv4IpamPoolId", "ipv4NetmaskLength", "ipv6IpamPoolId", "region"),
+    # ec2/vpc_subnet.go: availability_zone(_id), cidr_block, vpc_id and outpost_arn are ForceNew.
+    "aws:ec2/subnet:Subnet": ("availabilityZone", "availabilityZoneId", "cidrBlock", "vpcId", "outpostArn", "region"),
+    # ec2/vpc_internet_gateway.go: vpc_id detaches and re-attaches in place.
+    "aws:ec2/internetGateway:InternetGateway": ("region",),
+    # ec2/vpc_route_table.go: vpc_id is ForceNew; routes update in place.
+    "aws:ec2/routeTable:RouteTable": ("vpcId", "region"),
+    # ec2/vpc_route_table_association.go: subnet_id and gateway_id are ForceNew (route_table_id
+    # is replaced in place with ReplaceRouteTableAssociation).
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "gatewayId", "region"),
+    # ec2/vpc_nat_gateway.go: allocation_id, connectivity_type, private_ip and subnet_id are ForceNew.
+    "aws:ec2/natGateway:NatGateway": ("allocationId", "connectivityType", "privateIp", "subnetId", "region"),
+    # ec2/ec2_launch_template.go: only name/name_prefix are ForceNew; other changes add a version.
+    "aws:ec2/launchTemplate:LaunchTemplate": ("name", "namePrefix", "region"),
+    # kms/key.go: customer_master_key_spec, key_usage, custom_key_store_id, multi_region and
+    # xks_key_id are ForceNew; rotation, policy, description update in place.
+    "aws:kms/key:Key": ("customerMasterKeySpec", "keyUsage", "customKeyStoreId", "multiRegion", "xksKeyId", "region"),
+    # logs/group.go: name, name_prefix and log_group_class are ForceNew; retention updates in place.
+    "aws:cloudwatch/logGroup:LogGroup": ("name", "namePrefix", "logGroupClass", "region"),
+    # iam/openid_connect_provider.go: url is ForceNew; client ids and thumbprints update in place.
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": ("url",),
+    # iam/policy.go: name, name_prefix, path and description are ForceNew; the document updates.
+    "aws:iam/policy:Policy": ("name", "namePrefix", "path", "description"),
+    # autoscaling/group_tag.go: both arguments are ForceNew.
+    "aws:autoscaling/tag:Tag": ("autoscalingGroupName", "tag", "region"),
+    # ecr/repository.go: name and encryption_configuration are ForceNew.
+    "aws:ecr/repository:Repository": ("name", "encryptionConfigurations", "region"),
+    # pulumi-kubernetes provider/pkg/provider (forceNew table): every object is replaced when
+    # metadata.name or metadata.namespace changes; a Deployment also on spec.selector, a
+    # (Cluster)RoleBinding on roleRef, a Service on spec.clusterIP/spec.type. policy/v1
+    # PodDisruptionBudgets and the rest update in place (server-side apply).
+    "kubernetes:core/v1:ServiceAccount": ("metadata.name", "metadata.namespace"),
+    "kubernetes:core/v1:Service": ("metadata.name", "metadata.namespace", "spec.clusterIP", "spec.type"),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": ("metadata.name",),
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": ("metadata.name", "metadata.namespace"),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ("metadata.name", "roleRef"),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("metadata.name", "metadata.namespace", "roleRef"),
+    "kubernetes:apps/v1:Deployment": ("metadata.name", "metadata.namespace", "spec.selector"),
+    "kubernetes:policy/v1:PodDisruptionBudget": ("metadata.name", "metadata.namespace"),
+    "kubernetes:apiregistration.k8s.io/v1:APIService": ("metadata.name",),
     "digitalocean:index/volume:Volume": (
         "region", "name", "description", "snapshotId", "initialFilesystemType", "initialFilesystemLabel",
     ),

@@ -87,6 +87,9 @@ EXPECTED_LEVELS = {
     "data-volume-protected": "mandatory",
     "replica-zone-spread": "advisory",
     "data-volume-backed-up": "mandatory",
+    "eks-endpoint-restricted": "mandatory",
+    "k8s-nodegroup-autoscaling-bounds": "mandatory",
+    "k8s-workload-redundancy": "mandatory",
 }
 
 

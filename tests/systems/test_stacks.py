@@ -19,11 +19,17 @@ from tools.planfile import dumps, policy_resources
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_AND_DATA_PORTS = (22, 2375, 2376, 8080, 8081, 9345, 9346, 27017, 3306, 6379, 9200, 9300, 24007)
 DATA_VOLUME_TYPES = ("aws:ebs/volume:Volume", "gcp:compute/disk:Disk", "digitalocean:index/volume:Volume")
+# Every shipped stack file (Pulumi.<stack>.yaml), so a new stack is planned and checked too.
+STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
 
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, dict]:
-    return {stack: plan_stack(ROOT / f"Pulumi.{stack}.yaml") for stack in ("dev", "prod", "local")}
+    return {stack: plan_stack(ROOT / f"Pulumi.{stack}.yaml") for stack in STACKS}
+
+
+def test_the_shipped_stacks_are_found() -> None:
+    assert {"dev", "prod", "local", "k8s"} <= set(STACKS)
 
 
 def of_type(plan: dict, type_: str) -> list[dict]:
@@ -34,7 +40,7 @@ def mandatory(plan: dict) -> list[dict]:
     return [v for v in policies.evaluate(policy_resources(plan)) if v["enforcement"] == "mandatory"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_shipped_stack_passes_the_policy_pack(plans, stack):
     assert mandatory(plans[stack]) == []
 
@@ -101,7 +107,7 @@ def test_local_creates_no_vm_and_no_firewall(plans):
     assert types <= {"rancher-stacks", "docker", "command", "random", "tls", "pulumi"}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_plans_do_not_depend_on_where_the_checkout_lives(plans, stack):
     assert str(ROOT) not in dumps(plans[stack])
 
@@ -158,7 +164,7 @@ def test_stateful_containers_cannot_start_without_their_data_volume(plans, stack
         assert all(m["source"] in script for m in binds)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_no_remote_command_sends_ssh_environment_variables(plans, stack):
     """RancherOS-family sshd accepts no client variables and pulumi-command fails on a refused
     Setenv; secrets must not travel that way either."""
@@ -167,7 +173,7 @@ def test_no_remote_command_sends_ssh_environment_variables(plans, stack):
     assert [c["name"] for c in commands if c["inputs"].get("environment")] == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_generated_secrets_never_appear_in_a_plan(plans, stack):
     text = dumps(plans[stack])
     for name in ("database-keyfile", "database-root-password"):
@@ -265,7 +271,7 @@ def test_components_repeat_their_policy_props_as_outputs():
     assert checked == 3
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_lives_in_a_component_and_is_named_after_it(plans, stack):
     plan = plans[stack]
     by_urn = {r["urn"]: r for r in plan["resources"]}

@@ -59,6 +59,18 @@ def plan(*resources: dict[str, Any]) -> dict[str, Any]:
          "snapshotSchedulePolicy.retentionPolicy.maxRetentionDays", 7, 14, False),
         ("gcp:compute/resourcePolicy:ResourcePolicy", "region", "us-central1", "us-east1", True),
         ("gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment", "name", "a", "b", True),
+        ("aws:eks/cluster:Cluster", "version", "1.35", "1.36", False),  # an in-place upgrade
+        ("aws:eks/cluster:Cluster", "vpcConfig.publicAccessCidrs[0]", "203.0.113.0/24", "198.51.100.0/24", False),
+        ("aws:eks/cluster:Cluster", "name", "a", "b", True),
+        ("aws:eks/cluster:Cluster", "accessConfig.bootstrapClusterCreatorAdminPermissions", True, False, True),
+        ("aws:eks/nodeGroup:NodeGroup", "scalingConfig.maxSize", 6, 8, False),
+        ("aws:eks/nodeGroup:NodeGroup", "launchTemplate.version", "1", "2", False),
+        ("aws:eks/nodeGroup:NodeGroup", "instanceTypes[0]", "t3.large", "t3.xlarge", True),
+        ("aws:ec2/subnet:Subnet", "cidrBlock", "10.60.0.0/20", "10.60.16.0/20", True),
+        ("aws:kms/key:Key", "enableKeyRotation", False, True, False),
+        ("kubernetes:apps/v1:Deployment", "spec.replicas", 2, 3, False),
+        ("kubernetes:apps/v1:Deployment", "spec.selector.matchLabels.app", "a", "b", True),
+        ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "roleRef.name", "a", "b", True),
     ],
 )
 def test_each_change_is_classified_as_the_provider_would(type_, path, base, head, replaces) -> None:
@@ -68,7 +80,7 @@ def test_each_change_is_classified_as_the_provider_would(type_, path, base, head
 def test_every_type_the_shipped_stacks_use_is_classified() -> None:
     from tools.plan import plan_stack
 
-    used = {r["type"] for stack in ("dev", "prod", "local") for r in plan_stack(ROOT / f"Pulumi.{stack}.yaml")["resources"]
+    used = {r["type"] for path in sorted(ROOT.glob("Pulumi.*.yaml")) for r in plan_stack(path)["resources"]
             if r["custom"] and not r["type"].startswith("pulumi:providers:")}
     unknown = sorted(t for t in used if not classified(t))
     assert unknown == [], "add these to tools/replacements.py with their source"
