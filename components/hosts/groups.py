@@ -88,9 +88,13 @@ class HostGroups:
         self._protect = protect_stateful
         self._linux_dash = linux_dash
 
-    def build(self, decls: Sequence[GroupDecl]) -> dict[str, HostGroup]:
-        """Every group of ``decls``, keyed by name. Names must be unique."""
-        names = [d.name for d in decls]
+    def build(self, decls: Sequence[GroupDecl], extra_peers: Mapping[str, PeerGroup] = {}) -> dict[str, HostGroup]:
+        """Every group of ``decls``, keyed by name. Names must be unique.
+
+        ``extra_peers`` are address sets that are not host groups (a cluster's egress address):
+        ingress rules may admit them by name like any group.
+        """
+        names = [d.name for d in decls] + list(extra_peers)
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"host groups declared twice: {', '.join(repeated)}")
@@ -103,7 +107,7 @@ class HostGroups:
             # carry the service, and a host-PID dashboard of the developer's machine is not ours.
             pulumi.log.info(f"linux-dash: not deployed on local host groups ({', '.join(local)}): no cloud-config")
         pending = {decl.name: self._promise(decl) for decl in decls}
-        peers = Peers({name: p.peer for name, p in pending.items()})
+        peers = Peers({**extra_peers, **{name: p.peer for name, p in pending.items()}})
         built: dict[str, HostGroup] = {}
         try:
             for decl in decls:

@@ -143,6 +143,9 @@ class KubernetesCluster(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: dict[str, pulumi.Output[str]]
     node_group_asg_names: dict[str, pulumi.Output[str]]
+    egress_ips: pulumi.Output[list[str]]
+    """The public addresses pods and nodes reach the internet from (the NAT gateway's): what a
+    firewall outside the cluster admits to let the cluster's workloads in."""
 
     def __init__(self, name: str, args: KubernetesClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         s = args.settings
@@ -235,6 +238,7 @@ class KubernetesCluster(pulumi.ComponentResource):
             self.private_subnet_ids[zone] = private.id
         nat_zone = zones[0]
         nat_ip = aws.ec2.Eip(f"{name}-nat", domain="vpc", tags=tags, opts=child)
+        self.egress_ips = nat_ip.public_ip.apply(lambda ip: [ip])
         nat = aws.ec2.NatGateway(
             f"{name}-nat",
             allocation_id=nat_ip.id,
@@ -364,6 +368,7 @@ class KubernetesCluster(pulumi.ComponentResource):
                 "nodeSecurityGroupId": self.node_security_group_id,
                 "vpcId": self.vpc_id,
                 "nodeGroupAsgNames": self.node_group_asg_names,
+                "egressIps": self.egress_ips,
                 "kubeconfig": self.kubeconfig,
             }
         )

@@ -5,40 +5,34 @@ Enabled by the ``kubernetes`` section. It declares no host groups: the cluster's
 managed node groups, not RancherOS hosts. The cluster spans ``kubernetes.zones`` (default: the
 AWS cloud's zones) in ``clouds.aws.region``; the public endpoint answers ``adminCidrs`` only.
 
-The stack outputs ``kubeconfig`` (secret) and the cluster's facts. Other systems that want to run
-on the cluster (the hit counter translated from compose) take ``KubernetesCluster.provider`` and
-the facts from :func:`cluster_of` after this system deployed.
+The stack outputs ``kubeconfig`` (secret) and the cluster's facts. Systems that run on the cluster
+(the hit counter translated from compose) name this system in ``after`` and take the
+``KubernetesCluster`` from ``Built.shared[CLUSTER]``; firewalls outside the cluster admit its
+workloads by the peer name ``EGRESS`` (the NAT gateway's address).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Mapping, Optional
 
 import pulumi
 
 from ..config import StackConfig
 from ..hosts.groups import GroupDecl
-from ..hosts.hostgroup import HostGroup
 from ..naming import sanitized_name
-from .registry import Exports, System
-
-if TYPE_CHECKING:
-    from ..kubernetes.cluster import KubernetesCluster
+from .registry import Built, Exports, PeerDecl, System
 
 NAME = "k8s"
-_CLUSTERS: dict[str, KubernetesCluster] = {}
-
-
-def cluster_of(stack: Optional[str] = None) -> KubernetesCluster:
-    """The cluster this program built for ``stack`` (default: the current one)."""
-    return _CLUSTERS[stack or pulumi.get_stack()]
+# What this system shares: the cluster (Built.shared key) and its egress addresses (a peer name).
+CLUSTER = "kubernetes.cluster"
+EGRESS = "k8s-egress"
+# One NAT gateway (cluster.py says why), so one egress address.
+EGRESS_ADDRESSES = 1
 
 
 def _groups(cfg: StackConfig) -> list[GroupDecl]:
     return []
 
 
-def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
+def _deploy(cfg: StackConfig, built: Built) -> Exports:
     # The AWS, Kubernetes, TLS and Docker SDKs load only for a stack with a cluster.
     from ..kubernetes.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
     from ..kubernetes.cluster import KubernetesCluster, KubernetesClusterArgs
@@ -59,7 +53,8 @@ def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
             tags={"rancher-stacks:stack": pulumi.get_stack()},
         ),
     )
-    _CLUSTERS[pulumi.get_stack()] = cluster
+    built.shared[CLUSTER] = cluster
+    built.resolve_peer(EGRESS, cluster.egress_ips)
     if k8s.autoscaler.enabled:
         ClusterAutoscaler(
             f"{NAME}-autoscaler", ClusterAutoscalerArgs(cluster=cluster, expander=k8s.autoscaler.expander)
@@ -84,4 +79,5 @@ SYSTEM = System(
     enabled=lambda cfg: cfg.kubernetes is not None,
     groups=_groups,
     deploy=_deploy,
+    peers=lambda cfg: [PeerDecl(EGRESS, "aws", EGRESS_ADDRESSES)],
 )
