@@ -298,7 +298,8 @@ def _convert_unit(
     has_volumes = False
     for svc in unit.services:
         mounts, vols, pvcs, cms = _volumes(project, options, svc, unit, names[svc.name])
-        has_volumes = has_volumes or bool(vols)
+        # tmpfs mounts are pod-local emptyDirs: they do not call for a Recreate rollout.
+        has_volumes = has_volumes or any(m.type != "tmpfs" for m in svc.mounts)
         s_mounts, s_vols, secret_objs = _secrets(project, svc, name)
         mounts += s_mounts
         for vol in vols + s_vols:
