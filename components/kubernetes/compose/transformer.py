@@ -893,15 +893,21 @@ def _secrets(
         source: dict[str, Any] = {"items": [{"key": key, "path": item_path}]}
         if use.mode is not None:
             source["defaultMode"] = use.mode
+        # One volume per (object, file name): the same secret mounted twice under two names
+        # needs two projections.
+        volume_name = obj_name
+        same = [v for v in volumes if v["name"].startswith(obj_name)]
+        if same and all(v.get("secret", v.get("configMap", {}))["items"][0]["path"] != item_path for v in same):
+            volume_name = f"{obj_name}-{len(same)}"
         if kind == "secret":
             source["secretName"] = obj_name
-            vol = {"name": obj_name, "secret": source}
+            vol = {"name": volume_name, "secret": source}
         else:
             source["name"] = obj_name
-            vol = {"name": obj_name, "configMap": source}
-        if all(v["name"] != obj_name for v in volumes):
+            vol = {"name": volume_name, "configMap": source}
+        if all(v["name"] != volume_name for v in volumes):
             volumes.append(vol)
-        mounts.append({"name": obj_name, "mountPath": use.target, "subPath": item_path, "readOnly": True})
+        mounts.append({"name": volume_name, "mountPath": use.target, "subPath": item_path, "readOnly": True})
     return mounts, volumes, objects
 
 
