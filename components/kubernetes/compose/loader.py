@@ -114,6 +114,8 @@ def _parse(source: Source, lookup: Any, interpolating: bool, unset: list[str]) -
                     )
                 key = str(key)
                 result[key] = walk(value_node, path + (key,))
+                # A key's own line: a block value starts on the line below it.
+                doc.marks[path + (key,)] = Location(source.name, key_node.start_mark.line + 1)
             return result
         if isinstance(n, yaml.SequenceNode):
             return [walk(item, path + (i,)) for i, item in enumerate(n.value)]
@@ -669,6 +671,9 @@ def load_project(
     else:
         rancher_in_services = False
 
+    for key in merged:
+        if key in ("include", "models"):
+            raise ComposeError(f"top-level '{key}' is not supported: merge the files with -f instead", marks.at(key))
     services_raw = merged.get("services")
     if services_raw is None:
         # Compose file format 1: services at the top level.

@@ -113,6 +113,7 @@ def test_shell_form_healthchecks_run_in_a_shell(tmp_path: Path) -> None:
     [
         ("services:\n  web:\n    image: [unclosed\n", 4, "not valid YAML"),
         ("services:\n  web:\n    image: x\n    extends: base\n", 4, "'extends' cannot be translated"),
+        ("include:\n  - other.yaml\nservices:\n  web:\n    image: x\n", 1, "top-level 'include' is not supported"),
         ("services:\n  web:\n    image: x\n    volumes_from: [db]\n", 4, "'volumes_from' cannot be translated"),
         ("services:\n  web:\n    image: x\n    bogus: 1\n", 4, "unknown or unsupported key 'bogus'"),
         ("services:\n  web:\n    image: x\n    ports: ['80/icmp']\n", 4, "unknown protocol"),
