@@ -45,13 +45,14 @@ DO_SIZE_DISK_GB: dict[str, int] = {
 }
 RANCHEROS_MIN_DISK_GB = 50
 
-
 class ConfigError(Exception):
     """A user mistake in the stack config: the message names the key and what was expected."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
 
 
 # --------------------------------------------------------------------------- clouds
@@ -461,7 +462,9 @@ class StackConfig(_Model):
     def workload_items(self) -> list[tuple[str, _Workload]]:
         """The configured workloads as (field name, settings), in declaration order."""
         return [
-            (name, value) for name in Workloads.model_fields if (value := getattr(self.workloads, name)) is not None
+            (name, value)
+            for name in Workloads.model_fields
+            if (value := getattr(self.workloads, name)) is not None
         ]
 
 

@@ -91,13 +91,16 @@ class DockerHostArgs:
     data_volume: Optional[DataVolumeWatch] = None
 
 
+
 class DockerHost(pulumi.ComponentResource):
     """One Docker daemon: a docker provider for it, and a way to run commands next to it."""
 
     public_address: pulumi.Output[str]
     private_address: pulumi.Output[str]
 
-    def __init__(self, name: str, args: DockerHostArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: DockerHostArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         super().__init__(
             type_token("DockerHost"),
             name,
@@ -167,7 +170,9 @@ class DockerHost(pulumi.ComponentResource):
             if args.data_volume is not None:
                 self._watch_data_volume(name, args.data_volume)
 
-        self.register_outputs({"publicAddress": self.public_address, "privateAddress": self.private_address})
+        self.register_outputs(
+            {"publicAddress": self.public_address, "privateAddress": self.private_address}
+        )
 
     def _watch_data_volume(self, name: str, watch: DataVolumeWatch) -> None:
         """Check the mounted volume is the attached one and grow its filesystem, whenever the
@@ -212,7 +217,9 @@ class DockerHost(pulumi.ComponentResource):
         self, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
     ) -> pulumi.ResourceOptions:
         """Options for a docker resource on this daemon, parented to a workload component."""
-        return pulumi.ResourceOptions(parent=parent, provider=self.provider, depends_on=[self.ready, *depends_on])
+        return pulumi.ResourceOptions(
+            parent=parent, provider=self.provider, depends_on=[self.ready, *depends_on]
+        )
 
     def data_binds(
         self,

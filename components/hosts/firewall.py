@@ -111,7 +111,9 @@ class Firewall(pulumi.ComponentResource):
         self.cloud = base.cloud
         self.target = args.target
         self.rules = rules
-        self._self_ips = pulumi.Output.from_input(args.self_public_ips) if args.self_public_ips is not None else None
+        self._self_ips = (
+            pulumi.Output.from_input(args.self_public_ips) if args.self_public_ips is not None else None
+        )
         self._self_count = args.self_count
         # FromSelf needs this firewall's own handle, which exists only once rendered: defer it.
         own_handle: pulumi.Output[str]
@@ -119,7 +121,9 @@ class Firewall(pulumi.ComponentResource):
         own_handle, resolve_own_handle = pulumi.deferred_output()
         self._own_handle = own_handle
         resolved = [self._resolve_rule(rule) for rule in rules]
-        rendered = base.render_firewall(FirewallRequest(name=name, target=args.target, rules=resolved, parent=self))
+        rendered = base.render_firewall(
+            FirewallRequest(name=name, target=args.target, rules=resolved, parent=self)
+        )
         resolve_own_handle(pulumi.Output.from_input(rendered.handle))
         self.handle = rendered.handle
         self.resources = rendered.resources

@@ -246,7 +246,9 @@ class HostGroup(pulumi.ComponentResource):
                 data_disk=disk,
             )
 
-        user_data: pulumi.Input[str] = volume.volume_key.apply(render) if volume is not None else render(None)
+        user_data: pulumi.Input[str] = (
+            volume.volume_key.apply(render) if volume is not None else render(None)
+        )
         try:
             vm = base.new_host(
                 f"{host_name}-vm",

@@ -20,7 +20,6 @@ Advertise = Literal["public", "private"]
 LOCAL_GATEWAY_NAME = "host.docker.internal"
 LOCAL_GATEWAY = docker.ContainerHostArgs(host=LOCAL_GATEWAY_NAME, ip="host-gateway")
 
-
 def published_ports(hosts: Sequence[DockerHost], port: int) -> list[int]:
     """The host port each host's container publishes ``port`` on.
 

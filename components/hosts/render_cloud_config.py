@@ -60,68 +60,22 @@ ACCEPTED_TOP_LEVEL_KEYS: frozenset[str] = frozenset(
 # rancher/os config/types.go: RancherConfig.
 ACCEPTED_RANCHER_KEYS: frozenset[str] = frozenset(
     {
-        "console",
-        "environment",
-        "services",
-        "bootstrap",
-        "bootstrap_docker",
-        "cloud_init",
-        "debug",
-        "rm_usr",
-        "no_sharedroot",
-        "log",
-        "force_console_rebuild",
-        "disable",
-        "services_include",
-        "modules",
-        "network",
-        "default_network",
-        "repositories",
-        "ssh",
-        "state",
-        "system_docker",
-        "upgrade",
-        "docker",
-        "registry_auths",
-        "defaults",
-        "resize_device",
-        "sysctl",
-        "restart_services",
+        "console", "environment", "services", "bootstrap", "bootstrap_docker", "cloud_init",
+        "debug", "rm_usr", "no_sharedroot", "log", "force_console_rebuild", "disable",
+        "services_include", "modules", "network", "default_network", "repositories", "ssh",
+        "state", "system_docker", "upgrade", "docker", "registry_auths", "defaults",
+        "resize_device", "sysctl", "restart_services",
     }
 )
 
 # rancher/os config/types.go: DockerConfig (with the embedded EngineOpts).
 ACCEPTED_DOCKER_KEYS: frozenset[str] = frozenset(
     {
-        "bridge",
-        "config_file",
-        "containerd",
-        "debug",
-        "exec_root",
-        "group",
-        "graph",
-        "host",
-        "insecure_registry",
-        "live_restore",
-        "log_driver",
-        "log_opts",
-        "pid_file",
-        "registry_mirror",
-        "restart",
-        "selinux_enabled",
-        "storage_driver",
-        "userland_proxy",
-        "engine",
-        "tls",
-        "tls_args",
-        "extra_args",
-        "server_cert",
-        "server_key",
-        "ca_cert",
-        "ca_key",
-        "environment",
-        "storage_context",
-        "exec",
+        "bridge", "config_file", "containerd", "debug", "exec_root", "group", "graph", "host",
+        "insecure_registry", "live_restore", "log_driver", "log_opts", "pid_file",
+        "registry_mirror", "restart", "selinux_enabled", "storage_driver", "userland_proxy",
+        "engine", "tls", "tls_args", "extra_args", "server_cert", "server_key", "ca_cert",
+        "ca_key", "environment", "storage_context", "exec",
     }
 )
 
@@ -129,7 +83,6 @@ ACCEPTED_DOCKER_KEYS: frozenset[str] = frozenset(
 ACCEPTED_WRITE_FILE_KEYS: frozenset[str] = frozenset(
     {"path", "content", "permissions", "owner", "encoding", "container"}
 )
-
 
 def _sh_words(paths: Sequence[str]) -> str:
     # Paths match _DEVICE_PATH (no blanks, quotes, globs or $), so they are plain shell words.

@@ -30,7 +30,7 @@ def wait_for_mount(path: str, *, mounts_file: str = MOUNTS_FILE, attempts: int =
     pattern = shlex.quote(f" {path} ")
     return (
         f"i=0; until grep -qs {pattern} {shlex.quote(mounts_file)}; do "
-        f'i=$((i+1)); if [ "$i" -ge {attempts} ]; then '
+        f"i=$((i+1)); if [ \"$i\" -ge {attempts} ]; then "
         f"echo {shlex.quote(path + ' is not mounted')} >&2; exit 1; fi; sleep {interval}; done"
     )
 

@@ -46,8 +46,8 @@ def render_keyscan(
     limit = attempts * interval
     return (
         "set -eu; i=0; "
-        f'until key=$(ssh-keyscan -T 10 -t ed25519 -p {port} {shlex.quote(ip)} 2>/dev/null) && [ -n "$key" ]; do '
-        f'i=$((i+1)); if [ "$i" -ge {attempts} ]; then '
+        f"until key=$(ssh-keyscan -T 10 -t ed25519 -p {port} {shlex.quote(ip)} 2>/dev/null) && [ -n \"$key\" ]; do "
+        f"i=$((i+1)); if [ \"$i\" -ge {attempts} ]; then "
         f"echo {shlex.quote(f'no SSH host key from {ip} within {limit} s')} >&2; exit 1; fi; "
         f"sleep {interval}; done; printf '%s\\n' \"$key\""
     )

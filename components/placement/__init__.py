@@ -21,15 +21,6 @@ from .model import (
 )
 
 __all__ = [
-    "BoundPod",
-    "Node",
-    "PendingPod",
-    "Placement",
-    "Resources",
-    "Snapshot",
-    "SnapshotError",
-    "Taint",
-    "Toleration",
-    "assignment_cost",
-    "place",
+    "BoundPod", "Node", "PendingPod", "Placement", "Resources", "Snapshot", "SnapshotError", "Taint",
+    "Toleration", "assignment_cost", "place",
 ]

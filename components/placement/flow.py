@@ -124,15 +124,8 @@ def _groups(nodes: Sequence[Node], bound: Sequence[BoundPod], watched: frozenset
     grouped: dict[tuple, _Group] = {}
     for node in nodes:
         here = frozenset(owners[node.name])
-        key = (
-            node.zone,
-            tuple(sorted(node.labels.items())),
-            node.taints,
-            node.allocatable,
-            used[node.name],
-            node.max_pods - count[node.name],
-            here,
-        )
+        key = (node.zone, tuple(sorted(node.labels.items())), node.taints, node.allocatable,
+               used[node.name], node.max_pods - count[node.name], here)
         if key in grouped:
             grouped[key].nodes.append(node)
         else:
@@ -299,10 +292,8 @@ def solve_ortools(net: Network) -> tuple[list[int], int]:
 
     solver = min_cost_flow.SimpleMinCostFlow()
     solver.add_arcs_with_capacity_and_unit_cost(
-        np.asarray(net.tails, dtype=np.int32),
-        np.asarray(net.heads, dtype=np.int32),
-        np.asarray(net.capacities, dtype=np.int64),
-        np.asarray(net.costs, dtype=np.int64),
+        np.asarray(net.tails, dtype=np.int32), np.asarray(net.heads, dtype=np.int32),
+        np.asarray(net.capacities, dtype=np.int64), np.asarray(net.costs, dtype=np.int64),
     )
     solver.set_nodes_supplies(np.arange(len(net.supplies), dtype=np.int32), np.asarray(net.supplies, dtype=np.int64))
     status = solver.solve()
@@ -327,8 +318,7 @@ def solve_networkx(net: Network) -> tuple[list[int], int]:
 
 
 SOLVERS: dict[str, Callable[[Network], tuple[list[int], int]]] = {
-    "ortools": solve_ortools,
-    "networkx": solve_networkx,
+    "ortools": solve_ortools, "networkx": solve_networkx,
 }
 
 
@@ -381,7 +371,7 @@ def _extract(built: _Built, flows: list[int]) -> tuple[dict[str, str], dict[str,
                 turn += 1
     unscheduled: dict[str, str] = {}
     for ci, pods in enumerate(classes):
-        for pod in pods[next_pod[ci] :]:
+        for pod in pods[next_pod[ci]:]:
             unscheduled[pod.name] = built.never.get(ci, "not enough free capacity on the nodes it may use")
     return assignments, unscheduled
 
@@ -439,11 +429,8 @@ def place(snapshot: Snapshot, backend: Backend = "ortools") -> Placement:
             assignments, unscheduled = _extract(built, flows)
             back = {p.name for p in _overfilled(current, assignments)}
             pending = {p.name: p for p in current.pending}
-            placed = tuple(
-                BoundPod(n, node, pending[n].requests, pending[n].owner)
-                for n, node in sorted(assignments.items())
-                if n not in back
-            )
+            placed = tuple(BoundPod(n, node, pending[n].requests, pending[n].owner)
+                           for n, node in sorted(assignments.items()) if n not in back)
             result.assignments.update({p.name: p.node for p in placed})
             result.unscheduled.update(unscheduled)
             bound = bound + placed

@@ -157,4 +157,6 @@ def eligible(node: Node, pod: PendingPod) -> Optional[str]:
 
 def soft_taints(node: Node, pod: PendingPod) -> int:
     """How many ``PreferNoSchedule`` taints of ``node`` the pod does not tolerate."""
-    return sum(1 for t in node.taints if t.effect == SOFT_EFFECT and not any(x.tolerates(t) for x in pod.tolerations))
+    return sum(
+        1 for t in node.taints if t.effect == SOFT_EFFECT and not any(x.tolerates(t) for x in pod.tolerations)
+    )

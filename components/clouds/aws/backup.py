@@ -49,7 +49,9 @@ def new_snapshot_policy(
         assume_role_policy=json.dumps(
             {
                 "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Principal": {"Service": DLM_SERVICE}, "Action": "sts:AssumeRole"}],
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": DLM_SERVICE}, "Action": "sts:AssumeRole"}
+                ],
             },
             sort_keys=True,
         ),

@@ -71,7 +71,9 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
         self.default_size = s.instance_type
         self.base_name = name
 
-        self.provider = aws.Provider(f"{name}-provider", region=s.region, opts=pulumi.ResourceOptions(parent=self))
+        self.provider = aws.Provider(
+            f"{name}-provider", region=s.region, opts=pulumi.ResourceOptions(parent=self)
+        )
         child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         invoke = pulumi.InvokeOptions(parent=self, provider=self.provider)
 
@@ -91,7 +93,9 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
                 most_recent=True,
                 include_deprecated=True,
                 filters=[
-                    aws.ec2.GetAmiFilterArgs(name="name", values=[f"rancheros-{args.access.os.version}-hvm-*"]),
+                    aws.ec2.GetAmiFilterArgs(
+                        name="name", values=[f"rancheros-{args.access.os.version}-hvm-*"]
+                    ),
                     aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
                 ],
                 opts=invoke,
@@ -101,10 +105,14 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
         vpc = aws.ec2.get_vpc_output(default=True, opts=invoke)
         self.vpc_id = vpc.id
         self.subnet_ids: dict[str, pulumi.Output[str]] = {
-            zone: aws.ec2.get_subnet_output(vpc_id=vpc.id, availability_zone=zone, default_for_az=True, opts=invoke).id
+            zone: aws.ec2.get_subnet_output(
+                vpc_id=vpc.id, availability_zone=zone, default_for_az=True, opts=invoke
+            ).id
             for zone in self.zones
         }
-        self.register_outputs({"amiId": self.ami_id, "vpcId": self.vpc_id, "keyName": self.key_pair.key_name})
+        self.register_outputs(
+            {"amiId": self.ami_id, "vpcId": self.vpc_id, "keyName": self.key_pair.key_name}
+        )
 
     def new_host(self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions) -> AwsRancherOSHost:
         """A RancherOS EC2 instance in ``spec.zone``, launched into the group's security group."""
@@ -143,6 +151,7 @@ class AwsBase(VmCloud, pulumi.ComponentResource):
             self.access.stack,
             pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
+
 
 
 def make_base(name: str, settings: AwsCloud, access: HostAccess) -> AwsBase:

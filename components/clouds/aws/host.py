@@ -57,7 +57,9 @@ class AwsRancherOSHost(pulumi.ComponentResource):
     private_ip: pulumi.Output[str]
     instance_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AwsRancherOSHostArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: AwsRancherOSHostArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         super().__init__(
             type_token("AwsRancherOSHost"),
             name,
@@ -115,7 +117,9 @@ class AwsRancherOSHost(pulumi.ComponentResource):
         # A static address: an instance's public IP changes at every stop/start, and this one is
         # baked into peers' firewall rules, certificates and member lists. Pulumi reaches the
         # host at it, so anything that uses the address waits for the association.
-        self.address = aws.ec2.Eip(f"{name}-ip", domain="vpc", tags=tags, opts=pulumi.ResourceOptions(parent=self))
+        self.address = aws.ec2.Eip(
+            f"{name}-ip", domain="vpc", tags=tags, opts=pulumi.ResourceOptions(parent=self)
+        )
         self.association = aws.ec2.EipAssociation(
             f"{name}-ip-association",
             instance_id=self.instance.id,

@@ -74,7 +74,9 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
     docker_mtu: Optional[int]
     image: pulumi.Output[str]
 
-    def __init__(self, name: str, args: DigitalOceanBaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: DigitalOceanBaseArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         s = args.settings
         host_os = args.access.os
         version = host_os.version
@@ -139,7 +141,9 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
         """Droplet sizes known to have less than the 50 GB disk RancherOS needs are refused."""
         check_droplet_size(size)
 
-    def new_host(self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions) -> DigitalOceanRancherOSHost:
+    def new_host(
+        self, name: str, spec: HostSpec, opts: pulumi.ResourceOptions
+    ) -> DigitalOceanRancherOSHost:
         """A RancherOS droplet carrying the group's tag."""
         if spec.zone != self.region:
             raise ValueError(f"zone {spec.zone!r} is not the DigitalOcean region {self.region!r}")
@@ -176,6 +180,7 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
             "rancher-stacks:backups: DigitalOcean has no scheduled snapshots for block storage volumes; "
             "put data volumes on aws or gcp, or set backups.enabled false and back them up another way"
         )
+
 
 
 def make_base(name: str, settings: DigitalOceanCloud, access: HostAccess) -> DigitalOceanBase:

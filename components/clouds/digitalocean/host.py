@@ -82,4 +82,6 @@ class DigitalOceanRancherOSHost(pulumi.ComponentResource):
         self.instance_id = self.instance.id
         self.public_ip = self.instance.ipv4_address
         self.private_ip = self.instance.ipv4_address_private
-        self.register_outputs({"dropletId": self.instance_id, "publicIp": self.public_ip, "privateIp": self.private_ip})
+        self.register_outputs(
+            {"dropletId": self.instance_id, "publicIp": self.public_ip, "privateIp": self.private_ip}
+        )

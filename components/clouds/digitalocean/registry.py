@@ -127,7 +127,9 @@ class DigitalOceanRegistry(pulumi.ComponentResource):
             f"{name}-credentials",
             registry_name=registry_name,
             write=True,
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["dockerCredentials"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, additional_secret_outputs=["dockerCredentials"]
+            ),
         )
         pull = digitalocean.ContainerRegistryDockerCredentials(
             f"{name}-pull-credentials",

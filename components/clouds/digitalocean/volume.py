@@ -42,4 +42,6 @@ def new_volume(request: VolumeRequest) -> CreatedVolume:
         # one droplet at a time).
         opts=pulumi.ResourceOptions(parent=request.parent, delete_before_replace=True),
     )
-    return CreatedVolume(volume=volume, attachment=attachment, volume_key=pulumi.Output.from_input(request.volume_name))
+    return CreatedVolume(
+        volume=volume, attachment=attachment, volume_key=pulumi.Output.from_input(request.volume_name)
+    )

@@ -109,7 +109,8 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
             raw_disk=gcp.compute.ImageRawDiskArgs(source=image_url),
             family=host_os.name,
             description=(
-                f"{host_os.title} {host_os.version} imported from {image_url}; hosts set Docker's MTU to {GCE_MTU}"
+                f"{host_os.title} {host_os.version} imported from {image_url}; "
+                f"hosts set Docker's MTU to {GCE_MTU}"
             ),
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
@@ -151,6 +152,7 @@ class GcpBase(VmCloud, pulumi.ComponentResource):
             sanitized_name(self.access.stack),
             pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
+
 
 
 def make_base(name: str, settings: GcpCloud, access: HostAccess) -> GcpBase:

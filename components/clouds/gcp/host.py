@@ -47,7 +47,9 @@ class GcpRancherOSHost(pulumi.ComponentResource):
     private_ip: pulumi.Output[str]
     instance_id: pulumi.Output[str]
 
-    def __init__(self, name: str, args: GcpRancherOSHostArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: GcpRancherOSHostArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         super().__init__(
             type_token("GcpRancherOSHost"),
             name,
@@ -106,7 +108,9 @@ class GcpRancherOSHost(pulumi.ComponentResource):
         self.instance_id = self.instance.id
         nic = self.instance.network_interfaces.apply(lambda nics: nics[0])
         self.private_ip = nic.apply(lambda n: n.network_ip or "")
-        self.public_ip = nic.apply(lambda n: (n.access_configs[0].nat_ip or "") if n.access_configs else "")
+        self.public_ip = nic.apply(
+            lambda n: (n.access_configs[0].nat_ip or "") if n.access_configs else ""
+        )
         self.register_outputs(
             {"instanceId": self.instance_id, "publicIp": self.public_ip, "privateIp": self.private_ip}
         )

@@ -109,7 +109,9 @@ class AsteroidsGame(pulumi.ComponentResource):
     """Where to play: the first game host's public address and the public port."""
     urls: list[pulumi.Output[str]]
 
-    def __init__(self, name: str, args: AsteroidsGameArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: AsteroidsGameArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         hosts = list(args.hosts)
         if not hosts:
             raise ValueError(f"AsteroidsGame {name!r}: needs at least one host")

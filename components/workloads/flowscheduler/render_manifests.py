@@ -74,12 +74,8 @@ def render_manifests(
             "metadata": meta,
             "rules": [
                 {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-                {
-                    "apiGroups": ["coordination.k8s.io"],
-                    "resources": ["leases"],
-                    "resourceNames": [lease],
-                    "verbs": ["get", "update"],
-                },
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [lease],
+                 "verbs": ["get", "update"]},
             ],
         },
         {
@@ -102,44 +98,34 @@ def render_manifests(
                         "serviceAccountName": APP,
                         **({"priorityClassName": "system-cluster-critical"} if namespace == "kube-system" else {}),
                         "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 65532,
-                            "runAsGroup": 65532,
+                            "runAsNonRoot": True, "runAsUser": 65532, "runAsGroup": 65532,
                             "seccompProfile": {"type": "RuntimeDefault"},
                         },
-                        "topologySpreadConstraints": [
-                            {
-                                "maxSkew": 1,
-                                "topologyKey": "kubernetes.io/hostname",
-                                "whenUnsatisfiable": "ScheduleAnyway",
-                                "labelSelector": {"matchLabels": labels},
-                            }
-                        ],
-                        "containers": [
-                            {
-                                "name": "scheduler",
-                                "image": image,
-                                "env": [
-                                    {"name": "SCHEDULER_NAME", "value": scheduler_name},
-                                    {"name": "LEASE_NAME", "value": lease},
-                                    {"name": "BATCH_SECONDS", "value": f"{batch_seconds:g}"},
-                                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                                    {
-                                        "name": "LEASE_NAMESPACE",
-                                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
-                                    },
-                                ],
-                                "resources": {
-                                    "requests": {"cpu": "100m", "memory": "256Mi"},
-                                    "limits": {"memory": "1Gi"},
-                                },
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "readOnlyRootFilesystem": True,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                            }
-                        ],
+                        "topologySpreadConstraints": [{
+                            "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": labels},
+                        }],
+                        "containers": [{
+                            "name": "scheduler",
+                            "image": image,
+                            "env": [
+                                {"name": "SCHEDULER_NAME", "value": scheduler_name},
+                                {"name": "LEASE_NAME", "value": lease},
+                                {"name": "BATCH_SECONDS", "value": f"{batch_seconds:g}"},
+                                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                                {"name": "LEASE_NAMESPACE",
+                                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                            ],
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "256Mi"},
+                                "limits": {"memory": "1Gi"},
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }],
                     },
                 },
             },

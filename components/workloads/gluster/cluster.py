@@ -89,7 +89,9 @@ def _validate(name: str, args: GlusterClusterArgs) -> list[DockerHost]:
     if len({h.is_local for h in hosts}) != 1:
         raise ValueError(f"GlusterCluster {name!r}: mixes the local daemon with remote hosts")
     if not _VOLUME.match(args.volume_name):
-        raise ValueError(f"GlusterCluster {name!r}: volume name {args.volume_name!r} must match {_VOLUME.pattern}")
+        raise ValueError(
+            f"GlusterCluster {name!r}: volume name {args.volume_name!r} must match {_VOLUME.pattern}"
+        )
     if not _SUBDIR.match(args.brick_subdir):
         raise ValueError(
             f"GlusterCluster {name!r}: brick_subdir {args.brick_subdir!r} must be one plain directory name"
@@ -105,7 +107,9 @@ class GlusterCluster(pulumi.ComponentResource):
     server_addresses: pulumi.Output[list[str]]
     """The servers' addresses: private when all are on one cloud and region, else public."""
 
-    def __init__(self, name: str, args: GlusterClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: GlusterClusterArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         hosts = _validate(name, args)
         props = {
             "volumeName": args.volume_name,
@@ -147,7 +151,9 @@ class GlusterCluster(pulumi.ComponentResource):
         addresses = [h.private_address if one_network else h.public_address for h in hosts]
         self.ready: pulumi.Resource = hosts[0].run(
             f"{name}-bootstrap",
-            render_bootstrap(container=self._container_name(name, hosts[0]), volume=self.volume, bricks=self.bricks),
+            render_bootstrap(
+                container=self._container_name(name, hosts[0]), volume=self.volume, bricks=self.bricks
+            ),
             parent=self,
             # Again when a server gets a new (empty) data volume: its brick must be rebuilt.
             triggers=[*addresses, *[v for h in hosts for v in h.data_identity]],
@@ -189,7 +195,9 @@ class GlusterCluster(pulumi.ComponentResource):
         )
         volumes = [
             *data.volumes,
-            docker.ContainerVolumeArgs(host_path="/sys/fs/cgroup", container_path="/sys/fs/cgroup", read_only=True),
+            docker.ContainerVolumeArgs(
+                host_path="/sys/fs/cgroup", container_path="/sys/fs/cgroup", read_only=True
+            ),
             docker.ContainerVolumeArgs(host_path="/dev", container_path="/dev"),
         ]
         network = self.network
@@ -203,7 +211,9 @@ class GlusterCluster(pulumi.ComponentResource):
             hosts=self.resolver_entries(host),
             hostname=None if network is None else peer,
             networks_advanced=(
-                None if network is None else [docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[peer])]
+                None
+                if network is None
+                else [docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=[peer])]
             ),
             volumes=volumes,
             mounts=data.mounts or None,

@@ -92,7 +92,9 @@ class LoadBalancer(pulumi.ComponentResource):
     config: pulumi.Output[str]
     """The rendered ``haproxy.cfg``."""
 
-    def __init__(self, name: str, args: LoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: LoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         names = [b.name for b in args.backends]
         check_settings(args.algorithm, args.health_path, args.public_port, names, args.stats_port)
         for backend in args.backends:
@@ -122,10 +124,16 @@ class LoadBalancer(pulumi.ComponentResource):
 
         self.config = pulumi.Output.all(*[b.address for b in backends]).apply(render)
 
-        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=host.docker_opts(self))
+        image = docker.RemoteImage(
+            f"{name}-image", name=args.image, keep_locally=True, opts=host.docker_opts(self)
+        )
         ports = [docker.ContainerPortArgs(internal=args.public_port, external=args.public_port)]
         if args.stats_port is not None:
-            ports.append(docker.ContainerPortArgs(internal=args.stats_port, external=args.stats_port, ip="127.0.0.1"))
+            ports.append(
+                docker.ContainerPortArgs(
+                    internal=args.stats_port, external=args.stats_port, ip="127.0.0.1"
+                )
+            )
         self.container = docker.Container(
             f"{name}-haproxy",
             name=f"{name}-haproxy",

@@ -48,9 +48,13 @@ class Server:
 
     def __post_init__(self) -> None:
         if not _SERVER_NAME.match(self.name):
-            raise ValueError(f"server name {self.name!r}: use letters, digits, '_', '.', ':' or '-' (at most 63)")
+            raise ValueError(
+                f"server name {self.name!r}: use letters, digits, '_', '.', ':' or '-' (at most 63)"
+            )
         if not _ADDRESS.match(self.address):
-            raise ValueError(f"server {self.name}: address {self.address!r} is not a host name or IPv4 address")
+            raise ValueError(
+                f"server {self.name}: address {self.address!r} is not a host name or IPv4 address"
+            )
         _check_port(f"server {self.name} port", self.port)
 
 
@@ -72,7 +76,10 @@ def check_settings(
     a bad setting fails the program before anything is registered.
     """
     if algorithm not in ALGORITHMS:
-        raise ValueError(f"load balancing algorithm {algorithm!r} is not supported; use one of {', '.join(ALGORITHMS)}")
+        raise ValueError(
+            f"load balancing algorithm {algorithm!r} is not supported; use one of "
+            f"{', '.join(ALGORITHMS)}"
+        )
     if not _PATH.match(health_path):
         raise ValueError(f"health check path {health_path!r} must start with '/' and hold no spaces")
     _check_port("public port", public_port)
@@ -84,7 +91,9 @@ def check_settings(
         raise ValueError("the load balancer needs at least one backend server")
     for name in server_names:
         if not _SERVER_NAME.match(name):
-            raise ValueError(f"server name {name!r}: use letters, digits, '_', '.', ':' or '-' (at most 63)")
+            raise ValueError(
+                f"server name {name!r}: use letters, digits, '_', '.', ':' or '-' (at most 63)"
+            )
     repeated = sorted({n for n in server_names if list(server_names).count(n) > 1})
     if repeated:
         raise ValueError(f"server names must be unique; repeated: {', '.join(repeated)}")

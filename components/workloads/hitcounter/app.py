@@ -124,12 +124,15 @@ class HitCounterApp(pulumi.ComponentResource):
     image_name: pulumi.Output[str]
     """The image the containers run (a registry digest, or the local ``hitcounter:<hash>``)."""
 
-    def __init__(self, name: str, args: HitCounterAppArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: HitCounterAppArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         hosts = list(args.hosts)
         check_distinct_hosts(hosts, "app replicas")
         if len(hosts) < 2:
             raise ValueError(
-                f"the app needs at least 2 replicas on distinct hosts behind the load balancer; got {len(hosts)}"
+                f"the app needs at least 2 replicas on distinct hosts behind the load balancer; "
+                f"got {len(hosts)}"
             )
         if not 1 <= args.port <= 65535:
             raise ValueError(f"app port must be from 1 to 65535; got {args.port}")
@@ -201,7 +204,10 @@ class HitCounterApp(pulumi.ComponentResource):
             self.image_name = pulumi.Output.from_input(f"{REPOSITORY}:{tag}")
 
         mongo_url = pulumi.Output.secret(args.mongo_url)
-        health = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{args.port}/healthcheck', timeout=3)"
+        health = (
+            "import urllib.request; "
+            f"urllib.request.urlopen('http://127.0.0.1:{args.port}/healthcheck', timeout=3)"
+        )
         envs: list[pulumi.Input[str]] = [
             pulumi.Output.concat("MONGO_URL=", mongo_url),
             f"MONGO_DB={DATABASE}",
@@ -211,7 +217,9 @@ class HitCounterApp(pulumi.ComponentResource):
         if args.mongo_ca_certificate is not None:
             envs.append(f"{MONGO_CA_ENV}={MONGO_CA_PATH}")
             uploads = [
-                docker.ContainerUploadArgs(file=MONGO_CA_PATH, content=args.mongo_ca_certificate, permissions="0444")
+                docker.ContainerUploadArgs(
+                    file=MONGO_CA_PATH, content=args.mongo_ca_certificate, permissions="0444"
+                )
             ]
         self.backends = []
         self.containers: list[docker.Container] = []
@@ -240,7 +248,9 @@ class HitCounterApp(pulumi.ComponentResource):
                 restart="unless-stopped",
                 opts=pulumi.ResourceOptions.merge(
                     host.docker_opts(self),
-                    pulumi.ResourceOptions(additional_secret_outputs=["envs"], delete_before_replace=True),
+                    pulumi.ResourceOptions(
+                        additional_secret_outputs=["envs"], delete_before_replace=True
+                    ),
                 ),
             )
             self.containers.append(container)
@@ -249,6 +259,8 @@ class HitCounterApp(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "imageName": self.image_name,
-                "backends": [{"name": b.name, "address": b.address, "port": b.port} for b in self.backends],
+                "backends": [
+                    {"name": b.name, "address": b.address, "port": b.port} for b in self.backends
+                ],
             }
         )

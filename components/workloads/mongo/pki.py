@@ -77,7 +77,9 @@ def member_sans(address: str) -> MemberSans:
         ip = ipaddress.ip_address(address)
     except ValueError:
         if not _DNS_NAME.match(address):
-            raise ValueError(f"member address {address!r} is neither an IP address nor a DNS name") from None
+            raise ValueError(
+                f"member address {address!r} is neither an IP address nor a DNS name"
+            ) from None
         return MemberSans(_unique([address, *LOOPBACK_DNS_NAMES]), list(LOOPBACK_IP_ADDRESSES))
     return MemberSans(list(LOOPBACK_DNS_NAMES), _unique([str(ip), *LOOPBACK_IP_ADDRESSES]))
 
@@ -117,7 +119,9 @@ class ReplicaSetPki(pulumi.ComponentResource):
     """Each member's certificate followed by its private key (PEM, secret): the content of
     mongod's ``--tlsCertificateKeyFile``."""
 
-    def __init__(self, name: str, args: ReplicaSetPkiArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: ReplicaSetPkiArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         members = list(args.members)
         if not members:
             raise ValueError("a replica set PKI needs at least one member")
@@ -143,7 +147,9 @@ class ReplicaSetPki(pulumi.ComponentResource):
         super().__init__(type_token("ReplicaSetPki"), name, props, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        ca_key = tls.PrivateKey(f"{name}-ca-key", algorithm=KEY_ALGORITHM, ecdsa_curve=ECDSA_CURVE, opts=child)
+        ca_key = tls.PrivateKey(
+            f"{name}-ca-key", algorithm=KEY_ALGORITHM, ecdsa_curve=ECDSA_CURVE, opts=child
+        )
         ca = tls.SelfSignedCert(
             f"{name}-ca",
             private_key_pem=ca_key.private_key_pem,
@@ -190,7 +196,9 @@ class ReplicaSetPki(pulumi.ComponentResource):
                 ca_private_key_pem=ca_key.private_key_pem,
                 allowed_uses=MEMBER_USES,
                 validity_period_hours=args.member_validity_hours,
-                early_renewal_hours=min(MEMBER_EARLY_RENEWAL_HOURS, args.member_validity_hours // 2),
+                early_renewal_hours=min(
+                    MEMBER_EARLY_RENEWAL_HOURS, args.member_validity_hours // 2
+                ),
                 set_subject_key_id=True,
                 opts=child,
             )

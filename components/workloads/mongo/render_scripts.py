@@ -89,8 +89,6 @@ class AppUser:
             raise ValueError(f"application user {self.user!r} must match {_USER.pattern} and not be {ROOT_USERNAME}")
         if not _DATABASE.match(self.database) or self.database in ("admin", "local", "config"):
             raise ValueError(f"application database {self.database!r} must match {_DATABASE.pattern}, not a system one")
-
-
 _PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 _ENV = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _WHAT = re.compile(r"^[A-Za-z0-9 .-]+$")
@@ -127,7 +125,10 @@ def render_member_entrypoint(files: Sequence[MemberFile] = MEMBER_FILES) -> str:
         values = [getattr(f, attr) for f in files]
         if len(set(values)) != len(values):
             raise ValueError(f"member files repeat a {attr}: {values}")
-    installs = "".join(f"install_from_env {f.env_var} \"${{{f.env_var}:-}}\" '{f.path}' '{f.what}'\n" for f in files)
+    installs = "".join(
+        f'install_from_env {f.env_var} "${{{f.env_var}:-}}" \'{f.path}\' \'{f.what}\'\n'
+        for f in files
+    )
     names = " ".join(f.env_var for f in files)
     return f"""#!/bin/sh
 # Installs the member's keyfile and TLS files from environment variables (mode 0400, owner

@@ -104,7 +104,6 @@ def mongod_command(replica_set_name: str) -> list[str]:
         "--tlsAllowConnectionsWithoutCertificates",
     ]
 
-
 def member_ingress(clients: Sequence[PeerGroup]) -> list[Rule]:
     """Firewall rules of the database group: MongoDB from the members and from each client group."""
     rules = [Rule("mongodb", FromSelf(), "MongoDB replication between the members")]
@@ -140,7 +139,9 @@ class MongoReplicaSet(pulumi.ComponentResource):
     member_addresses: pulumi.Output[list[str]]
     """The members as ``host:port``, in the order of ``hosts``."""
 
-    def __init__(self, name: str, args: MongoReplicaSetArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(
+        self, name: str, args: MongoReplicaSetArgs, opts: Optional[pulumi.ResourceOptions] = None
+    ) -> None:
         hosts = list(args.hosts)
         if len(hosts) < 3 or len(hosts) % 2 == 0:
             raise ValueError(
@@ -204,7 +205,9 @@ class MongoReplicaSet(pulumi.ComponentResource):
         self.containers = []
         container_names: list[str] = []
         pulled: dict[str, docker.RemoteImage] = {}
-        for host, port, certificate_key in zip(hosts, ports, pki.certificate_key_files, strict=True):
+        for host, port, certificate_key in zip(
+            hosts, ports, pki.certificate_key_files, strict=True
+        ):
             container_name = f"{name}-{host.host_name}"
             container_names.append(container_name)
             daemon = "local" if host.is_local else host.host_name
@@ -236,7 +239,11 @@ class MongoReplicaSet(pulumi.ComponentResource):
                     pulumi.Output.concat(f"{TLS_CERTIFICATE_KEY_ENV}=", certificate_key),
                     pulumi.Output.concat(f"{TLS_CA_ENV}=", pki.ca_certificate),
                 ],
-                uploads=[docker.ContainerUploadArgs(file=ENTRYPOINT_PATH, content=entrypoint, permissions="0755")],
+                uploads=[
+                    docker.ContainerUploadArgs(
+                        file=ENTRYPOINT_PATH, content=entrypoint, permissions="0755"
+                    )
+                ],
                 volumes=data.volumes or None,
                 mounts=data.mounts or None,
                 ports=[docker.ContainerPortArgs(internal=MONGO_PORT, external=port)],
@@ -293,8 +300,11 @@ class MongoReplicaSet(pulumi.ComponentResource):
         )
 
 
-def connection_string(user: str, password: str, members: Sequence[str], replica_set: str, *, tls: bool = True) -> str:
+def connection_string(
+    user: str, password: str, members: Sequence[str], replica_set: str, *, tls: bool = True
+) -> str:
     """A replica-set connection string that authenticates against ``admin`` (over TLS)."""
-    return f"mongodb://{user}:{password}@{','.join(members)}/?replicaSet={replica_set}&authSource=admin" + (
-        "&tls=true" if tls else ""
+    return (
+        f"mongodb://{user}:{password}@{','.join(members)}/"
+        f"?replicaSet={replica_set}&authSource=admin" + ("&tls=true" if tls else "")
     )
