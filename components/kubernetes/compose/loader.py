@@ -671,9 +671,9 @@ def load_project(
     else:
         rancher_in_services = False
 
-    for key in merged:
-        if key in ("include", "models"):
-            raise ComposeError(f"top-level '{key}' is not supported: merge the files with -f instead", marks.at(key))
+    for top in merged:
+        if top in ("include", "models"):
+            raise ComposeError(f"top-level '{top}' is not supported: merge the files with -f instead", marks.at(top))
     services_raw = merged.get("services")
     if services_raw is None:
         # Compose file format 1: services at the top level.
@@ -958,6 +958,11 @@ def _service(
         for i, ref in enumerate(raw.get(section) or []):
             here = at(section, i)
             if isinstance(ref, dict):
+                if ref.get("uid") is not None or ref.get("gid") is not None:
+                    warnings.append(
+                        f"{here}: service {name!r}: {section} uid/gid are not applied (Kubernetes sets the "
+                        "owner of projected files per pod: use kompose.security-context.fsgroup)"
+                    )
                 source = str(ref.get("source", ""))
                 target = str(ref.get("target") or source)
                 mode = ref.get("mode")

@@ -103,7 +103,7 @@ class _Unit:
 
     name: str
     services: list[Service]
-    grouped: bool
+    grouped: bool  # more than one service in the pod
 
 
 class _Out:
@@ -208,7 +208,7 @@ def _units(project: Project, options: Options, names: dict[str, str]) -> list[_U
         else:
             name = names[root]
         ordered = [services[root]] + [services[m] for m in group if m != root]
-        units.append(_Unit(name, ordered, bool(options.service_group_mode) and root in group_names or len(group) > 1))
+        units.append(_Unit(name, ordered, True))
     return sorted(units, key=lambda u: u.name)
 
 
@@ -297,7 +297,7 @@ def _convert_unit(
     extra: list[dict[str, Any]] = []
     has_volumes = False
     for svc in unit.services:
-        mounts, vols, pvcs, cms = _volumes(project, options, svc, unit, names[svc.name])
+        mounts, vols, pvcs, cms = _volumes(project, options, svc, unit, names[svc.name], warnings)
         # tmpfs mounts are pod-local emptyDirs: they do not call for a Recreate rollout.
         has_volumes = has_volumes or any(m.type != "tmpfs" for m in svc.mounts)
         s_mounts, s_vols, secret_objs = _secrets(project, svc, name)
@@ -763,7 +763,7 @@ def _pvc(
 
 
 def _volumes(
-    project: Project, options: Options, svc: Service, unit: _Unit, name: str
+    project: Project, options: Options, svc: Service, unit: _Unit, name: str, warnings: list[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     mounts: list[dict[str, Any]] = []
     volumes: list[dict[str, Any]] = []
@@ -837,7 +837,10 @@ def _volumes(
             if mount.read_only:
                 volume["persistentVolumeClaim"]["readOnly"] = True
             if external:
-                project.warnings  # noqa: B018 - external volumes are claims that must already exist
+                warnings.append(
+                    f"{svc.where}: service {svc.name!r}: external volume {mount.source!r} must exist as the "
+                    f"PersistentVolumeClaim {vname!r} in the namespace"
+                )
             else:
                 vlabels = project.volumes[mount.source].labels if mount.type == "volume" and mount.source else {}
                 size = vlabels.get("kompose.volume.size") or svc.labels.get("kompose.volume.size") or options.pvc_size
