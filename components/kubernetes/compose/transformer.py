@@ -1200,10 +1200,7 @@ def pod_disruption_budget(
 
 def file_name(obj: dict[str, Any]) -> str:
     """kompose's file name for an object: ``<name>-<kind in lower case>.yaml``."""
-    kind = obj["kind"].lower()
-    if kind == "persistentvolumeclaim":
-        kind = "persistentvolumeclaim"
-    return f"{obj['metadata']['name']}-{kind}.yaml"
+    return f"{obj['metadata']['name']}-{obj['kind'].lower()}.yaml"
 
 
 __all__ = [
