@@ -24,3 +24,15 @@ def find_root_tool(name: str, package: str) -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
     return found
+
+
+def require_peer_fixtures(path: os.PathLike[str], what: str) -> None:
+    """A peer project's test fixtures (a checkout beside the repository, not part of it).
+
+    On a user's machine without them the test skips, naming where they go; under CI they fail.
+    """
+    if not os.path.exists(path):
+        message = f"{what} not found at {path}: put the peer suites beside the repository (../shared/peers)"
+        if os.environ.get(REQUIRE_VALIDATORS) == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)

@@ -11,6 +11,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+from root_tools import require_peer_fixtures
 
 from rancher_stacks.kubernetes.compose import (
     ComposeError,
@@ -191,8 +192,7 @@ def fixture_manifests() -> list[tuple[str, dict[str, Any]]]:
     from tools.compose2k8s.cli import render
     from tools.kompose_agreement import flags_of
 
-    if not (FIXTURES / "index.json").is_file():
-        pytest.skip(f"kompose fixtures not found at {FIXTURES}")
+    require_peer_fixtures(FIXTURES / "index.json", "kompose fixtures")
     out = []
     for pair in json.loads((FIXTURES / "index.json").read_text()):
         if pair["status"] != "active":

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from root_tools import require_peer_fixtures
 
 from tools.kompose_agreement import DEFAULT_FIXTURES, main, run
 
@@ -21,8 +22,7 @@ REACHED_BUT_DEFECTS = 39
 
 @pytest.fixture(scope="module")
 def result() -> tuple[list, float, float]:
-    if not (DEFAULT_FIXTURES / "index.json").is_file():
-        pytest.skip(f"kompose fixtures not found at {DEFAULT_FIXTURES}")
+    require_peer_fixtures(DEFAULT_FIXTURES / "index.json", "kompose fixtures")
     return run(DEFAULT_FIXTURES)
 
 
@@ -44,8 +44,7 @@ def test_only_the_documented_defects_are_forgiven(result: tuple[list, float, flo
 
 
 def test_the_script_writes_its_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    if not (DEFAULT_FIXTURES / "index.json").is_file():
-        pytest.skip(f"kompose fixtures not found at {DEFAULT_FIXTURES}")
+    require_peer_fixtures(DEFAULT_FIXTURES / "index.json", "kompose fixtures")
     out = tmp_path / "agreement.json"
     assert main(["--json", str(out)]) == 0
     printed = capsys.readouterr().out
