@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import pulumi
 import pulumi_kubernetes as k8s
 
+from ...naming import type_token
 from .errors import ComposeError
 from .loader import Source, load_project
 from .transformer import Options, horizontal_pod_autoscaler, pod_disruption_budget, resource_name, transform
@@ -83,7 +84,7 @@ class ComposeApp(pulumi.ComponentResource):
     """``<kind>/<name>`` -> the resource (e.g. ``Deployment/web``)."""
 
     def __init__(self, name: str, args: ComposeAppArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
-        super().__init__("rancher-stacks:kubernetes:ComposeApp", name, None, opts)
+        super().__init__(type_token("ComposeApp"), name, {"namespace": args.namespace}, opts)
         self._name = name
         project = load_project(
             list(args.files), rancher_compose=args.rancher_compose, environ=args.environ, project_dir=args.project_dir

@@ -25,18 +25,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_docker as docker
 
 from ...apps import APPS_DIR
-from ...hosts.placement import build_context
 from ...kubernetes.cluster import KubernetesCluster
+from ...kubernetes.ecr import push_to_ecr
 from ...kubernetes.manifests import apply_manifests
-from ...naming import sanitized_name, type_token
+from ...naming import type_token
 from .render_manifests import render_manifests
 
 REPOSITORY = "flow-scheduler"
-PLATFORM = "linux/amd64"
 # What the Dockerfile copies from the repository root (its build context).
 SOURCES = ("apps/flow-scheduler", "components/placement")
 
@@ -80,31 +77,15 @@ class FlowScheduler(pulumi.ComponentResource):
             self.image_name = pulumi.Output.from_input(args.image)
             pinned = args.image
         else:
-            aws_child = pulumi.ResourceOptions(parent=self, provider=args.cluster.aws_provider)
-            repo = aws.ecr.Repository(
-                f"{name}-repo",
-                name=f"{sanitized_name(pulumi.get_project(), pulumi.get_stack())}/{REPOSITORY}",
-                image_tag_mutability="IMMUTABLE",
-                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-                opts=aws_child,
+            self.image_name = push_to_ecr(
+                name,
+                self,
+                args.cluster,
+                repository=REPOSITORY,
+                tag=tag or "",
+                context=args.repository_root,
+                dockerfile=args.repository_root / "apps" / "flow-scheduler" / "Dockerfile",
             )
-            token = aws.ecr.get_authorization_token_output(
-                registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=self, provider=args.cluster.aws_provider)
-            )
-            pushed = docker.Image(
-                f"{name}-image",
-                image_name=pulumi.Output.concat(repo.repository_url, f":{tag}"),
-                build=docker.DockerBuildArgs(
-                    context=build_context(args.repository_root),
-                    dockerfile=build_context(args.repository_root / "apps" / "flow-scheduler" / "Dockerfile"),
-                    platform=PLATFORM,
-                ),
-                registry=docker.RegistryArgs(
-                    server=repo.repository_url, username=token.user_name, password=pulumi.Output.secret(token.password)
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.image_name = pushed.repo_digest
             pinned = f"{REPOSITORY}:{tag}"
         manifests = render_manifests(image=pinned, replicas=args.replicas)
         manifests = [_with_image(m, self.image_name) for m in manifests]
