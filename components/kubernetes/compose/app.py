@@ -72,6 +72,10 @@ class ComposeAppArgs:
     images: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Per compose service, the image to run instead of the file's ``image:`` (e.g. a pushed
     image's digest, known only once the image is built)."""
+    autoscaled: Sequence[str] = ()
+    """Compose services whose replica count a HorizontalPodAutoscaler owns (``add_autoscaler``):
+    their workloads ignore later changes of ``spec.replicas``, or every ``pulumi up`` would reset
+    the count the autoscaler chose."""
 
 
 class ComposeApp(pulumi.ComponentResource):
@@ -122,6 +126,10 @@ class ComposeApp(pulumi.ComponentResource):
                     for c in spec.get("containers", []):
                         if c["name"] == container:
                             c["image"] = image
+        unknown_autoscaled = sorted(set(args.autoscaled) - set(project.services))
+        if unknown_autoscaled:
+            raise ComposeError(f"ComposeAppArgs.autoscaled names unknown compose services: {', '.join(unknown_autoscaled)}")
+        self._autoscaled = {resource_name(s) for s in args.autoscaled}
         for manifest in self.manifests:
             if manifest["kind"] != "Namespace":
                 self._register(manifest, depends)
@@ -181,10 +189,16 @@ class ComposeApp(pulumi.ComponentResource):
         if manifest["kind"] == "Secret":
             kwargs["data"] = pulumi.Output.secret(manifest.get("data", {}))
         retain = manifest["kind"] in ("PersistentVolumeClaim", "StatefulSet")
+        scaled = manifest["kind"] in ("Deployment", "StatefulSet") and object_name in self._autoscaled
         resource = cls(
             f"{self._name}-{manifest['kind'].lower()}-{object_name}",
             **kwargs,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends, retain_on_delete=retain or None),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=depends,
+                retain_on_delete=retain or None,
+                ignore_changes=["spec.replicas"] if scaled else None,
+            ),
         )
         self.resources[f"{manifest['kind']}/{object_name}"] = resource
         return resource
@@ -207,6 +221,11 @@ class ComposeApp(pulumi.ComponentResource):
         kind, name = self.workload(service)
         if kind == "DaemonSet":
             raise ComposeError(f"compose service {service!r} is a DaemonSet: one pod per node, nothing to autoscale")
+        if name not in self._autoscaled:
+            raise ComposeError(
+                f"compose service {service!r}: list it in ComposeAppArgs.autoscaled, so that its workload "
+                "leaves spec.replicas to the autoscaler"
+            )
         self._require_cpu_request(kind, name, service)
         manifest = horizontal_pod_autoscaler(name, kind, min_replicas, max_replicas, cpu=cpu_percent)
         manifest["metadata"]["namespace"] = self.namespace

@@ -32,6 +32,7 @@ def hit_counter(**extra: object) -> ProgramRun:
                 secrets={"mongo-url": pulumi.Output.secret(MONGO_URL)},
                 configs={"mongo-ca": "-----BEGIN CERTIFICATE-----\n"},
                 images={"web": pulumi.Output.from_input(IMAGE)},
+                autoscaled=["web"],
             ),
             opts=pulumi.ResourceOptions(provider=provider),
         )
@@ -106,9 +107,25 @@ def test_an_external_secret_without_a_value_is_an_error() -> None:
 def test_a_cpu_autoscaler_needs_a_cpu_request() -> None:
     def program() -> None:
         app = ComposeApp(
-            "w", ComposeAppArgs(files=[Source("c.yaml", "services:\n  web: {image: nginx:1.27}\n")], namespace="w")
+            "w",
+            ComposeAppArgs(
+                files=[Source("c.yaml", "services:\n  web: {image: nginx:1.27}\n")], namespace="w", autoscaled=["web"]
+            ),
         )
         app.add_autoscaler("web", min_replicas=2, max_replicas=4, cpu_percent=60)
 
     with pytest.raises(ComposeError, match="needs a CPU request"):
+        run_program(program)
+
+
+def test_an_autoscaled_workload_leaves_its_replica_count_to_the_autoscaler() -> None:
+    assert hit_counter().by_name("hc-deployment-web").ignore_changes == ["spec.replicas"]
+
+    def program() -> None:
+        app = ComposeApp(
+            "w", ComposeAppArgs(files=[Source("c.yaml", "services:\n  web: {image: nginx:1.27}\n")], namespace="w")
+        )
+        app.add_autoscaler("web", min_replicas=2, max_replicas=4, cpu_percent=60)
+
+    with pytest.raises(ComposeError, match="list it in ComposeAppArgs.autoscaled"):
         run_program(program)
