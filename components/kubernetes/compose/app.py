@@ -128,7 +128,9 @@ class ComposeApp(pulumi.ComponentResource):
                             c["image"] = image
         unknown_autoscaled = sorted(set(args.autoscaled) - set(project.services))
         if unknown_autoscaled:
-            raise ComposeError(f"ComposeAppArgs.autoscaled names unknown compose services: {', '.join(unknown_autoscaled)}")
+            raise ComposeError(
+                f"ComposeAppArgs.autoscaled names unknown compose services: {', '.join(unknown_autoscaled)}"
+            )
         self._autoscaled = {resource_name(s) for s in args.autoscaled}
         for manifest in self.manifests:
             if manifest["kind"] != "Namespace":
