@@ -203,12 +203,25 @@ class RegistrySettings(_Model):
     existing: bool = False
 
 
+class WebAppAutoscaling(_Model):
+    """The hit counter's HorizontalPodAutoscaler on Kubernetes (its minimum is ``replicas``)."""
+
+    max_replicas: int = Field(default=6, ge=2, le=100)
+    # Average CPU utilization the autoscaler keeps, as a percentage of the pods' CPU request.
+    cpu_percent: int = Field(default=70, ge=10, le=95)
+
+
 class WebAppWorkload(_Workload):
-    """The hit-counter web app (apps/hitcounter), N containers on distinct hosts."""
+    """The hit-counter web app (apps/hitcounter), N containers on distinct hosts, or on Kubernetes."""
 
     replicas: int = Field(default=2, le=16)
     port: int = Field(default=5000, ge=1024, le=65535)
     registry: RegistrySettings = RegistrySettings()
+    # "hosts": containers on this workload's cloud hosts behind workloads.loadBalancer.
+    # "kubernetes": apps/hitcounter/compose.yaml translated onto the cluster of the kubernetes
+    # section (its image pushed to ECR), with an autoscaler and a disruption budget.
+    target: Literal["hosts", "kubernetes"] = "hosts"
+    autoscaling: WebAppAutoscaling = WebAppAutoscaling()
 
     @field_validator("replicas")
     @classmethod
@@ -239,6 +252,26 @@ class Workloads(_Model):
             raise _KeyedError(("webapp",), "the web app needs workloads.database")
         if self.load_balancer is not None and self.webapp is None:
             raise _KeyedError(("loadBalancer",), "the load balancer needs workloads.webapp")
+        web = self.webapp
+        if web is not None and web.target == "kubernetes":
+            if self.load_balancer is not None:
+                raise _KeyedError(
+                    ("loadBalancer",),
+                    "no load balancer host when workloads.webapp.target is kubernetes (the cluster's Service "
+                    "balances the pods)",
+                )
+            if web.cloud != "aws":
+                raise _KeyedError(("webapp", "cloud"), f"aws, where the kubernetes cluster runs; got {web.cloud!r}")
+            if web.registry.kind != "none":
+                raise _KeyedError(
+                    ("webapp", "registry", "kind"),
+                    "none when target is kubernetes: the image is pushed to an ECR repository the nodes pull from",
+                )
+        if web is not None and web.autoscaling.max_replicas < web.replicas:
+            raise _KeyedError(
+                ("webapp", "autoscaling", "maxReplicas"),
+                f"at least workloads.webapp.replicas ({web.replicas}); got {web.autoscaling.max_replicas}",
+            )
         return self
 
 
@@ -595,7 +628,13 @@ class StackConfig(_Model):
     def _check_kubernetes(self) -> None:
         """The cluster's region, zones and public endpoint fit the rest of the stack."""
         k8s = self.kubernetes
+        web = self.workloads.webapp
         if k8s is None:
+            if web is not None and web.target == "kubernetes":
+                raise _KeyedError(
+                    ("workloads", "webapp", "target"),
+                    "hosts, or a cluster configured under rancher-stacks:kubernetes to run the app on",
+                )
             return
         aws = self.clouds.aws
         if aws is None:

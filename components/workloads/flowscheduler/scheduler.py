@@ -19,7 +19,6 @@ and the container's image is then set to the digest output.
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -27,6 +26,7 @@ from typing import Any, Optional
 import pulumi
 
 from ...apps import APPS_DIR
+from ...hosts.placement import context_digest
 from ...kubernetes.cluster import KubernetesCluster
 from ...kubernetes.ecr import push_to_ecr
 from ...kubernetes.manifests import apply_manifests
@@ -34,19 +34,14 @@ from ...naming import type_token
 from .render_manifests import render_manifests
 
 REPOSITORY = "flow-scheduler"
-# What the Dockerfile copies from the repository root (its build context).
-SOURCES = ("apps/flow-scheduler", "components/placement")
+# Its Dockerfile, relative to the build context (the repository root).
+DOCKERFILE = "apps/flow-scheduler/Dockerfile"
 
 
 def sources_hash(root: Path) -> str:
-    """A sha256 over the relative paths and bytes of every file the image is built from."""
-    digest = hashlib.sha256()
-    for source in SOURCES:
-        for path in sorted(p for p in (root / source).rglob("*") if p.is_file()):
-            if "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}:
-                continue
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """A sha256 over what the image is built from: the files the root .dockerignore admits and
+    the Dockerfile (``context_digest``)."""
+    return context_digest(root, DOCKERFILE)
 
 
 @dataclass
@@ -84,7 +79,7 @@ class FlowScheduler(pulumi.ComponentResource):
                 repository=REPOSITORY,
                 tag=tag or "",
                 context=args.repository_root,
-                dockerfile=args.repository_root / "apps" / "flow-scheduler" / "Dockerfile",
+                dockerfile=args.repository_root / DOCKERFILE,
             )
             pinned = f"{REPOSITORY}:{tag}"
         manifests = render_manifests(image=pinned, replicas=args.replicas)

@@ -34,7 +34,6 @@ are ``host.docker.internal:<port>`` (what the balancer's container can reach).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -51,6 +50,7 @@ from ...hosts.placement import (
     Advertise,
     build_context,
     check_distinct_hosts,
+    context_digest,
     host_address,
     published_ports,
 )
@@ -63,7 +63,6 @@ APP_DIR = app_dir("hitcounter")
 REPOSITORY = "hitcounter"
 # Cloud hosts are x86-64 RancherOS machines, whatever the machine that builds the image.
 REGISTRY_PLATFORM = "linux/amd64"
-_IGNORED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".venv", "venv", ".git"}
 # Where the MongoDB CA certificate goes in each app container, and the variable naming it.
 MONGO_CA_PATH = "/etc/hitcounter/mongo-ca.pem"
 MONGO_CA_ENV = "MONGO_TLS_CA_FILE"
@@ -77,18 +76,12 @@ APP_USER = "hitcounter"
 
 
 def app_content_hash(app_dir: Path) -> str:
-    """A sha256 over the relative paths and bytes of every file of the build context."""
+    """A sha256 over what a build of ``app_dir`` sends: its Dockerfile and what its .dockerignore
+    admits (``context_digest``), so editing the README or compose.yaml beside it is no new image."""
     root = Path(app_dir)
     if not (root / "Dockerfile").is_file():
         raise ValueError(f"{root} has no Dockerfile; app_dir must be the hit counter's build context")
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root)
-        if _IGNORED.intersection(relative.parts) or path.suffix in {".pyc", ".pyo"}:
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return context_digest(root)
 
 
 def app_ingress(lb: PeerGroup, port: int = 5000) -> list[Rule]:
