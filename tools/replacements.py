@@ -142,6 +142,14 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
     "kubernetes:apps/v1:Deployment": ("metadata.name", "metadata.namespace", "spec.selector"),
     "kubernetes:policy/v1:PodDisruptionBudget": ("metadata.name", "metadata.namespace"),
     "kubernetes:apiregistration.k8s.io/v1:APIService": ("metadata.name",),
+    # Same forceNew table (diff.go): a core/v1 Secret is also replaced when type, data or
+    # stringData change, a ConfigMap when data or binaryData change (the provider treats them as
+    # immutable and rolls the pods that mount them onto the new object); a Namespace and an
+    # autoscaling/v2 HorizontalPodAutoscaler only on their names.
+    "kubernetes:core/v1:Namespace": ("metadata.name",),
+    "kubernetes:core/v1:Secret": ("metadata.name", "metadata.namespace", "type", "data", "stringData"),
+    "kubernetes:core/v1:ConfigMap": ("metadata.name", "metadata.namespace", "data", "binaryData"),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("metadata.name", "metadata.namespace"),
     "digitalocean:index/volume:Volume": (
         "region", "name", "description", "snapshotId", "initialFilesystemType", "initialFilesystemLabel",
     ),

@@ -3,22 +3,24 @@
 Enabled by ``workloads.database``; ``workloads.webapp`` adds the app hosts (admitted by the
 database) and ``workloads.loadBalancer`` the balancer (admitted by the app hosts). The members
 advertise public addresses when the app runs on another cloud.
+
+With ``workloads.webapp.target: kubernetes`` the app runs on the Kubernetes system's cluster
+instead (deployed after it: ``after``), translated from its compose file, and the database admits
+the cluster's egress address (its NAT gateway), the way it admits app hosts on another cloud.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from ..config import StackConfig
 from ..hosts.groups import GroupDecl, Peers
-from ..hosts.hostgroup import HostGroup
 from ..net.rules import Rule
 from ..workloads.haproxy.loadbalancer import Backend, LoadBalancer, LoadBalancerArgs, lb_ingress
 from ..workloads.hitcounter.app import APP_USER, WORKERS, HitCounterApp, HitCounterAppArgs, app_ingress
 from ..workloads.hitcounter.app import DATABASE as APP_DATABASE
 from ..workloads.mongo.render_scripts import AppUser
 from ..workloads.mongo.replicaset import MongoReplicaSet, MongoReplicaSetArgs, member_ingress
-from .registry import Exports, System
+from . import kubernetes as k8s_system
+from .registry import Built, Exports, System
 
 DATABASE, WEBAPP, LB = "database", "webapp", "lb"
 
@@ -29,7 +31,9 @@ def _groups(cfg: StackConfig) -> list[GroupDecl]:
     assert database is not None  # enabled() guarantees it
 
     def database_ingress(peers: Peers) -> list[Rule]:
-        return member_ingress(peers.present(WEBAPP))
+        return member_ingress(peers.present(WEBAPP, k8s_system.EGRESS))
+
+    on_cluster = webapp is not None and webapp.target == "kubernetes"
 
     decls = [
         GroupDecl(
@@ -41,7 +45,7 @@ def _groups(cfg: StackConfig) -> list[GroupDecl]:
             ingress=database_ingress,
         )
     ]
-    if webapp is not None:
+    if webapp is not None and not on_cluster:
         port = webapp.port
 
         def webapp_ingress(peers: Peers) -> list[Rule]:
@@ -55,23 +59,42 @@ def _groups(cfg: StackConfig) -> list[GroupDecl]:
     return decls
 
 
-def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
+def _deploy(cfg: StackConfig, groups: Built) -> Exports:
     w = cfg.workloads
     database, webapp, balancer = w.database, w.webapp, w.load_balancer
     assert database is not None
+    on_cluster = webapp is not None and webapp.target == "kubernetes"
     replica_set = MongoReplicaSet(
         DATABASE,
         MongoReplicaSetArgs(
             hosts=groups[DATABASE].hosts,
             replica_set_name=database.replica_set_name,
             image=database.image,
-            advertise="private" if webapp is None or webapp.cloud == database.cloud else "public",
+            # The cluster lives in its own VPC: its pods reach the members' public addresses.
+            advertise="private" if webapp is None or (webapp.cloud == database.cloud and not on_cluster) else "public",
             # The hit counter connects as its own user, with readWrite on its database only.
             app_user=AppUser(APP_USER, APP_DATABASE) if webapp is not None else None,
         ),
     )
     exports: Exports = {"mongoConnectionString": replica_set.connection_string}
     if webapp is None:
+        return exports
+    if on_cluster:
+        # Imported here: the AWS, Kubernetes and Docker SDKs load only for a stack with a cluster.
+        from ..workloads.hitcounter.cluster import HitCounterOnCluster, HitCounterOnClusterArgs
+
+        on = HitCounterOnCluster(
+            WEBAPP,
+            HitCounterOnClusterArgs(
+                cluster=groups.shared[k8s_system.CLUSTER],
+                mongo_url=replica_set.connection_string,
+                mongo_ca_certificate=replica_set.ca_certificate,
+                replicas=webapp.replicas,
+                max_replicas=webapp.autoscaling.max_replicas,
+                cpu_percent=webapp.autoscaling.cpu_percent,
+            ),
+        )
+        exports["webService"] = on.service
         return exports
     app = HitCounterApp(
         WEBAPP,
@@ -105,4 +128,5 @@ SYSTEM = System(
     enabled=lambda cfg: cfg.workloads.database is not None,
     groups=_groups,
     deploy=_deploy,
+    after=("kubernetes",),
 )
