@@ -88,6 +88,11 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
     ),
     "digitalocean:index/volumeAttachment:VolumeAttachment": ("dropletId", "volumeId"),
     "digitalocean:index/droplet:Droplet": ("image", "region", "userData", "sshKeys", "vpcUuid", "monitoring"),
+    # reservedip/resource_reserved_ip.go: only ``region`` is ForceNew (``ip_address`` is computed,
+    # ``droplet_id`` is assigned in place by Update)
+    "digitalocean:index/reservedIp:ReservedIp": ("region",),
+    # reservedip/resource_reserved_ip_assignment.go: both arguments are ForceNew (it has no Update)
+    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": ("ipAddress", "dropletId"),
     "digitalocean:index/customImage:CustomImage": ("url",),
     "digitalocean:index/sshKey:SshKey": ("publicKey",),
     "digitalocean:index/tag:Tag": ("name",),
