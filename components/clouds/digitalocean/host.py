@@ -46,6 +46,8 @@ class DigitalOceanRancherOSHostArgs:
     ssh_key_fingerprints: Sequence[pulumi.Input[str]]
     tags: Sequence[pulumi.Input[str]]
     user_data: pulumi.Input[str]
+    # A reserved IP as the host's address (``clouds.digitalocean.reservedIps``).
+    reserved_ip: bool = True
 
 
 class DigitalOceanRancherOSHost(pulumi.ComponentResource):
@@ -88,33 +90,42 @@ class DigitalOceanRancherOSHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["image"]),
         )
         self.instance_id = self.instance.id
-        # The host's stable public address. Resource names come from the host's name (a stable
-        # key), never a list position. terraform-provider-digitalocean
-        # digitalocean/reservedip/resource_reserved_ip.go: ``region`` is the only ForceNew input
-        # (``ip_address`` is computed, ``droplet_id`` updates in place); the droplet is assigned by
-        # the separate assignment below, never by ``droplet_id`` here (the provider's docs: the
-        # two ways cannot be combined). A region change replaces the droplets anyway.
-        self.address = digitalocean.ReservedIp(
-            f"{name}-ip", region=args.region, opts=pulumi.ResourceOptions(parent=self)
-        )
-        # resource_reserved_ip_assignment.go: ``ip_address`` and ``droplet_id`` are both ForceNew,
-        # so a replaced droplet replaces the assignment. Pulumi's default order (create the new
-        # one, delete the old one later) works with this provider, so no deleteBeforeReplace:
-        # - create calls the ``assign`` action for the new droplet while the address is still on
-        #   the old one; assigning an assigned reserved IP moves it (DigitalOcean's "How to
-        #   Reassign or Unassign Reserved IPs": reassigning is the same ``assign`` action);
-        # - delete of the old assignment reads the reserved IP and unassigns it only if it is
-        #   still on the OLD droplet's id; it is on the new one, so it only drops the old state.
-        # The address thus moves in one step, before the old droplet is deleted; deleting the old
-        # assignment first would leave the address unassigned in between for nothing.
-        self.assignment = digitalocean.ReservedIpAssignment(
-            f"{name}-ip-assignment",
-            ip_address=self.address.ip_address,
-            droplet_id=self.instance.id.apply(int),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        # Anything that reaches the host by this address waits until it is really assigned.
-        self.public_ip = pulumi.Output.all(self.address.ip_address, self.assignment.id).apply(lambda v: v[0])
+        self.address: Optional[digitalocean.ReservedIp] = None
+        self.assignment: Optional[digitalocean.ReservedIpAssignment] = None
+        # Without a reserved IP (``clouds.digitalocean.reservedIps: false``) the host is reached at
+        # the droplet's own address, a new one after every replacement.
+        self.public_ip = self.instance.ipv4_address
+        if args.reserved_ip:
+            # The host's stable public address. Resource names come from the host's name (a stable
+            # key), never a list position. terraform-provider-digitalocean
+            # digitalocean/reservedip/resource_reserved_ip.go: ``region`` is the only ForceNew input
+            # (``ip_address`` is computed, ``droplet_id`` updates in place); the droplet is assigned
+            # by the separate assignment below, never by ``droplet_id`` here (the provider's docs:
+            # the two ways cannot be combined). A region change replaces the droplets anyway.
+            self.address = digitalocean.ReservedIp(
+                f"{name}-ip", region=args.region, opts=pulumi.ResourceOptions(parent=self)
+            )
+            # resource_reserved_ip_assignment.go: ``ip_address`` and ``droplet_id`` are both
+            # ForceNew, so a replaced droplet replaces the assignment. Pulumi's default order (create the new
+            # one, delete the old one later) works with this provider, so no deleteBeforeReplace:
+            # - create calls the ``assign`` action for the new droplet while the address is still on
+            #   the old one; assigning an assigned reserved IP moves it (DigitalOcean's "How to
+            #   Reassign or Unassign Reserved IPs": reassigning is the same ``assign`` action);
+            # - delete of the old assignment reads the reserved IP and unassigns it only if it is
+            #   still on the OLD droplet's id; it is on the new one, so it only drops the old state.
+            # The address thus moves in one step, before the old droplet is deleted; deleting the
+            # old assignment first would leave the address unassigned in between for nothing.
+            self.assignment = digitalocean.ReservedIpAssignment(
+                f"{name}-ip-assignment",
+                ip_address=self.address.ip_address,
+                droplet_id=self.instance.id.apply(int),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            # Anything that reaches the host by this address waits until it is assigned to THIS
+            # droplet: after a replacement, Pulumi's SSH must not reach the old one through it.
+            self.public_ip = pulumi.Output.all(self.address.ip_address, self.assignment.id).apply(
+                lambda v: v[0]
+            )
         # Outbound traffic does NOT leave from the reserved IP. A reserved IP only receives: the
         # droplet's connections keep its own public IPv4 as source unless its default route is
         # moved to the anchor gateway (DigitalOcean docs, "How to Send Outbound Traffic Over a

@@ -112,6 +112,13 @@ def test_each_droplet_is_reached_at_its_own_reserved_ip(do_run: ProgramRun) -> N
         assert assignment.urn in docker.dependencies
 
 
+def test_without_reserved_ips_droplets_are_reached_at_their_own_address() -> None:
+    plain = _program(reservedIps=False)
+    assert plain.by_type(RESERVED_IP) == [] and plain.by_type(ASSIGNMENT) == []
+    docker = one(plain, "pulumi:providers:docker", "storage-0-docker")
+    assert docker.inputs["host"] == f"ssh://rancher@{public_ip('storage-0-vm-droplet')}:22"
+
+
 def test_custom_image_and_droplets(do_run: ProgramRun) -> None:
     (image,) = do_run.by_type("digitalocean:index/customImage:CustomImage")
     # BurmillaOS publishes no DigitalOcean image: the one the stack names is imported.
