@@ -123,6 +123,11 @@ class DigitalOceanCloud(_Model):
     # customImageUrl: RancherOS's release image by default; BurmillaOS publishes none (required).
     image: Literal["rancheros", "custom"] = "custom"
     custom_image_url: Optional[str] = Field(default=None, pattern=r"^https://")
+    # One reserved IP per droplet, its stable public address across replacements. An account may
+    # hold only three reserved IPs unless DigitalOcean raises the limit (DigitalOcean docs,
+    # "Reserved IP Limits"): false gives droplets only their own address, which changes whenever
+    # a droplet is replaced.
+    reserved_ips: bool = True
 
     @field_validator("size")
     @classmethod

@@ -107,6 +107,8 @@ def test_json_strings_are_decoded_like_the_cli_passes_them():
          "rancher-stacks:clouds.digitalocean.sshKeyFingerprint", "pattern"),
         ({**base(), "clouds": {"digitalocean": {"size": "s-1vcpu-1gb"}}},
          "rancher-stacks:clouds.digitalocean.size", "at least 50 GB"),
+        ({**base(), "clouds": {"digitalocean": {"reservedIps": "sometimes"}}},
+         "rancher-stacks:clouds.digitalocean.reservedIps", "bool"),
         ({"workloads": {"storage": {"cloud": "aws"}}, "sshPublicKey": KEY, "adminCidrs": ["1.2.3.0/24"]},
          "rancher-stacks:workloads.storage.cloud", "clouds.aws is not set"),
         (base(game={"cloud": "aws"}), "rancher-stacks:workloads.game", "needs workloads.storage"),

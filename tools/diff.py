@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.replacements import HOSTS, MISSING, STATEFUL, classified, ignored, input_may_replace, replacing
+from tools.replacements import ADDRESSES, HOSTS, MISSING, STATEFUL, classified, ignored, input_may_replace, replacing
 
 _FIELDS = ("parent", "provider", "protect", "retainOnDelete", "deleteBeforeReplace", "dependencies", "ignoreChanges")
 _DEFAULTS: dict[str, Any] = {"protect": False, "retainOnDelete": False, "deleteBeforeReplace": False,
@@ -50,6 +50,9 @@ class PlanDiff:
             elif paths and r["type"] in HOSTS:
                 found.append(f"would replace a host: `{r['type']}` `{r['name']}` ({', '.join(paths)}): "
                              "a new machine, its containers start afresh and any data volume moves to it")
+            elif paths and r["type"] in ADDRESSES:
+                found.append(f"would replace a static address: `{r['type']}` `{r['name']}` ({', '.join(paths)}): "
+                             "the host gets a new public address")
         for r, causes in self.cascades:
             found.append(f"may replace `{r['type']}` `{r['name']}`: it takes outputs of "
                          f"{', '.join(causes)}, which would be replaced")

@@ -194,6 +194,17 @@ def _do_droplet(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     }
 
 
+def _do_reserved_ip(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # The provider's id of a reserved IP is the address itself (resource_reserved_ip.go: SetId(IP)).
+    ip = public_ip(name)
+    return ip, {"ipAddress": ip, "region": inputs.get("region", "nyc3"), "urn": f"do:reservedip:{ip}"}
+
+
+def _do_reserved_ip_assignment(name: str, inputs: Outputs) -> tuple[str, Outputs]:
+    # resource_reserved_ip_assignment.go: id "<dropletId>-<ip>-<unique suffix>".
+    return f"{inputs.get('dropletId', 0)}-{inputs.get('ipAddress', '')}-{digest(name)[:20]}", {}
+
+
 def _do_with_urn(kind: str, numeric: bool) -> Callable[[str, Outputs], tuple[str, Outputs]]:
     def make(name: str, inputs: Outputs) -> tuple[str, Outputs]:
         rid = numeric_id(name) if numeric else uuid_like(name)
@@ -450,6 +461,8 @@ RESOURCE_OUTPUTS: dict[str, Callable[[str, Outputs], tuple[str, Outputs]]] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _aws_role_policy_attachment,
     "aws:dlm/lifecyclePolicy:LifecyclePolicy": _aws_dlm_policy,
     "digitalocean:index/droplet:Droplet": _do_droplet,
+    "digitalocean:index/reservedIp:ReservedIp": _do_reserved_ip,
+    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": _do_reserved_ip_assignment,
     "digitalocean:index/volume:Volume": _do_with_urn("volume", numeric=False),
     "digitalocean:index/firewall:Firewall": _do_with_urn("firewall", numeric=False),
     "digitalocean:index/sshKey:SshKey": _do_ssh_key,

@@ -10,6 +10,8 @@ is reported as "update (unclassified)", never silently as safe.
 ``STATEFUL`` are the types whose replacement loses data (a data volume comes back empty) and
 ``HOSTS`` those whose replacement re-attaches data volumes to a new machine (downtime; with
 create-before-delete, an attachment that fails while the disk is still on the old machine).
+``ADDRESSES`` are the static public addresses hosts keep across replacements; replacing one of
+them is what changes a host's address.
 """
 
 from __future__ import annotations
@@ -155,6 +157,11 @@ REPLACES_ON: Final[dict[str, tuple[str, ...]]] = {
     ),
     "digitalocean:index/volumeAttachment:VolumeAttachment": ("dropletId", "volumeId"),
     "digitalocean:index/droplet:Droplet": ("image", "region", "userData", "sshKeys", "vpcUuid", "monitoring"),
+    # reservedip/resource_reserved_ip.go: only ``region`` is ForceNew (``ip_address`` is computed,
+    # ``droplet_id`` is assigned in place by Update)
+    "digitalocean:index/reservedIp:ReservedIp": ("region",),
+    # reservedip/resource_reserved_ip_assignment.go: both arguments are ForceNew (it has no Update)
+    "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": ("ipAddress", "dropletId"),
     "digitalocean:index/customImage:CustomImage": ("url",),
     "digitalocean:index/sshKey:SshKey": ("publicKey",),
     "digitalocean:index/tag:Tag": ("name",),
@@ -200,6 +207,11 @@ STATEFUL: Final = frozenset(
 )
 HOSTS: Final = frozenset(
     {"aws:ec2/instance:Instance", "gcp:compute/instance:Instance", "digitalocean:index/droplet:Droplet"}
+)
+# The static public addresses hosts are reached at: replacing one gives the host a new address,
+# which peers, URLs and certificates may have recorded (a replaced host keeps its address).
+ADDRESSES: Final = frozenset(
+    {"aws:ec2/eip:Eip", "gcp:compute/address:Address", "digitalocean:index/reservedIp:ReservedIp"}
 )
 
 

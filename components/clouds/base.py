@@ -225,7 +225,16 @@ class RancherOSHost(Protocol):
     def domain(self) -> FailureDomain: ...
 
     @property
-    def public_ip(self) -> pulumi.Output[str]: ...
+    def public_ip(self) -> pulumi.Output[str]:
+        """Where the host is reached: Pulumi's SSH, the addresses workloads advertise and print."""
+        ...
+
+    @property
+    def egress_ip(self) -> pulumi.Output[str]:
+        """The source address of the host's outbound traffic: what peers' firewalls admit. The
+        same as ``public_ip`` where the static address also sends (AWS Elastic IP, GCP NAT IP);
+        a DigitalOcean droplet's own IPv4, as its reserved IP only receives."""
+        ...
 
     @property
     def private_ip(self) -> pulumi.Output[str]: ...

@@ -11,10 +11,13 @@ Sources are resolved here, the same for every cloud, then the cloud base renders
 
 * ``Cidrs``: the ranges themselves (IPv4 and IPv6 separated where the API needs it).
 * ``FromSelf`` / ``FromGroup`` on the SAME cloud: the group's native handle (security group id,
-  network tag, DigitalOcean tag) AND the hosts' public IPs as /32, because members that
+  network tag, DigitalOcean tag) AND the hosts' source IPs as /32, because members that
   advertise public addresses (a Mongo replica set reachable across clouds, say) talk to each
   other through those, and such traffic no longer carries the tag or security-group identity.
-* ``FromGroup`` on ANOTHER cloud: exactly the peer hosts' public IPs as /32.
+* ``FromGroup`` on ANOTHER cloud: exactly the peer hosts' source IPs as /32.
+
+A host's source IP is where its outbound traffic comes from: its static public address on AWS
+and GCP, but a DigitalOcean droplet's own IPv4, not its reserved IP (``PeerGroup.source_ips``).
 
 The group's own addresses exist only after its hosts, which in turn need this firewall's handle
 at launch; the host group therefore passes them as a deferred output, which keeps the resource
@@ -48,7 +51,7 @@ class FirewallArgs:
     target: str
     rules: Sequence[Rule] = field(default_factory=list)
     admin_cidrs: Sequence[str] = field(default_factory=list)
-    # The protected group's own public IPs (often a deferred output) and how many there are.
+    # The protected group's own outbound source IPs (often a deferred output) and how many.
     self_public_ips: Optional[pulumi.Input[list[str]]] = None
     self_count: int = 0
 
@@ -156,7 +159,7 @@ class Firewall(pulumi.ComponentResource):
                 f"group {peer.name}",
                 [],
                 [],
-                pulumi.Output.from_input(peer.public_ips),
+                pulumi.Output.from_input(peer.firewall_ips),
                 peer.count,
                 peer.handle if peer.cloud == self.cloud else None,
             )

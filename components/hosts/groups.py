@@ -68,7 +68,8 @@ Resolver = Callable[[pulumi.Output[Any]], None]
 @dataclass
 class _Pending:
     peer: PeerGroup
-    # What resolves the peer's deferred outputs: "public", "private", and "handle" on a VM cloud.
+    # What resolves the peer's deferred outputs: "public", "private", "source", and "handle" on a
+    # VM cloud.
     resolvers: dict[str, Resolver]
 
 
@@ -140,8 +141,10 @@ class HostGroups:
         public_ips: pulumi.Output[list[str]]
         private_ips: pulumi.Output[list[str]]
         resolvers: dict[str, Resolver] = {}
+        source_ips: pulumi.Output[list[str]]
         public_ips, resolvers["public"] = pulumi.deferred_output()
         private_ips, resolvers["private"] = pulumi.deferred_output()
+        source_ips, resolvers["source"] = pulumi.deferred_output()
         handle: Optional[pulumi.Output[str]] = None
         if base.has_vms:
             handle, resolvers["handle"] = pulumi.deferred_output()
@@ -153,6 +156,7 @@ class HostGroups:
             private_ips=private_ips,
             handle=handle,
             routable=base.has_vms,
+            source_ips=source_ips,
         )
         return _Pending(peer, resolvers)
 
@@ -162,6 +166,7 @@ class HostGroups:
         built: dict[str, pulumi.Input[Any]] = {
             "public": group.public_ips,
             "private": group.private_ips,
+            "source": group.source_ips,
             "handle": group.peer.handle if group.peer.handle is not None else "",
         }
         for key, resolve in promise.resolvers.items():

@@ -100,6 +100,7 @@ class HostGroup(pulumi.ComponentResource):
     peer: PeerGroup
     public_ips: pulumi.Output[list[str]]
     private_ips: pulumi.Output[list[str]]
+    source_ips: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: HostGroupArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         base = args.base
@@ -139,6 +140,9 @@ class HostGroup(pulumi.ComponentResource):
 
         self.public_ips = pulumi.Output.all(*[h.public_address for h in self.hosts])
         self.private_ips = pulumi.Output.all(*[h.private_address for h in self.hosts])
+        self.source_ips = (
+            pulumi.Output.all(*[vm.egress_ip for vm in self.vms]) if self.vms else self.public_ips
+        )
         self.peer = PeerGroup(
             name=name,
             cloud=base.cloud,
@@ -147,6 +151,7 @@ class HostGroup(pulumi.ComponentResource):
             private_ips=self.private_ips,
             handle=self.firewall.handle if self.firewall else None,
             routable=base.has_vms,
+            source_ips=self.source_ips,
         )
         self.register_outputs({"publicIps": self.public_ips, "privateIps": self.private_ips})
 
@@ -211,7 +216,8 @@ class HostGroup(pulumi.ComponentResource):
         except BaseException as exc:
             resolve_self_ips(failed_output(exc))
             raise
-        resolve_self_ips(pulumi.Output.all(*[vm.public_ip for vm in self.vms]))
+        # FromSelf admits the members' own traffic: their source addresses (clouds.base.RancherOSHost).
+        resolve_self_ips(pulumi.Output.all(*[vm.egress_ip for vm in self.vms]))
 
     def _build_vm(
         self,

@@ -12,7 +12,8 @@ import pulumi
 class PeerGroup:
     """A host group seen from a firewall.
 
-    ``public_ips`` always works, across clouds. When the firewall lives on the same cloud, the
+    ``source_ips`` (the hosts' outbound source addresses; ``public_ips`` when not given) always
+    works, across clouds. When the firewall lives on the same cloud, the
     group's native firewall ``handle`` is used as well (an AWS security group id, a GCP network
     tag, a DigitalOcean tag: only that cloud's code reads it), so rules keep working when hosts
     are replaced. Any of the outputs may be deferred: a group can be admitted before it is built.
@@ -28,3 +29,12 @@ class PeerGroup:
     count: Optional[int] = None
     # False for groups on the local daemon: they have no addresses a firewall could admit.
     routable: bool = True
+    # What the hosts' outbound traffic comes from, when that is not ``public_ips``: a
+    # DigitalOcean droplet is reached at its reserved IP but sends from its own IPv4
+    # (clouds/digitalocean/host.py). Firewalls admit a group by these.
+    source_ips: Optional[pulumi.Output[list[str]]] = None
+
+    @property
+    def firewall_ips(self) -> pulumi.Output[list[str]]:
+        """The addresses a firewall admits this group's hosts by."""
+        return self.source_ips if self.source_ips is not None else self.public_ips

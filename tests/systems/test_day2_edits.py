@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tools.diff import PlanDiff, diff_plans, render_markdown
+from tools.mock_outputs import public_ip
 from tools.plan import plan_stack
 from tools.replacements import HOSTS, STATEFUL
 
@@ -200,3 +201,69 @@ def test_a_new_volume_re_runs_the_data_directories_and_both_bootstraps(base) -> 
         assert fed_by(f"database-database-{i}-dirs") == {urn[f"database-{i}-data-disk"]}
     disk_ids = [t for t in by_name["database-rs-init"]["inputs"]["triggers"] if str(t).isdigit()]
     assert len(disk_ids) == 3  # diskId, not the path-like id
+
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
+ASSIGNMENT = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
+
+
+def _by_type(plan: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in plan["resources"] if r["type"] == type_}
+
+
+def test_every_droplet_has_its_own_reserved_ip_and_is_reached_there(base) -> None:
+    droplets = _by_type(base, DROPLET)
+    addresses = _by_type(base, RESERVED_IP)
+    assignments = _by_type(base, ASSIGNMENT)
+    hosts = sorted(n.removesuffix("-vm-droplet") for n in droplets)
+    assert hosts == ["lb-0", "webapp-0", "webapp-1"]
+    # Named from the host's name, one each, in the droplet's region.
+    assert sorted(addresses) == [f"{h}-vm-ip" for h in hosts]
+    assert sorted(assignments) == [f"{h}-vm-ip-assignment" for h in hosts]
+    for h in hosts:
+        droplet, address, assignment = droplets[f"{h}-vm-droplet"], addresses[f"{h}-vm-ip"], assignments[f"{h}-vm-ip-assignment"]
+        assert address["inputs"] == {"region": droplet["inputs"]["region"]}
+        assert assignment["propertyDependencies"]["dropletId"] == [droplet["urn"]]
+        assert assignment["propertyDependencies"]["ipAddress"] == [address["urn"]]
+    # The load balancer's URL is its reserved IP, not the droplet's own address.
+    reserved = public_ip("lb-0-vm-ip")
+    assert base["outputs"]["webUrl"] == f"http://{reserved}/" and reserved != public_ip("lb-0-vm-droplet")
+    # The database on GCP admits the web app by the droplets' own addresses: a reserved IP only
+    # receives, the droplets' connections come from their own IPv4 (clouds/digitalocean/host.py).
+    firewalls = _by_type(base, "gcp:compute/firewall:Firewall")
+    webapp_sources = sorted(firewalls["database-fw-mongodb-webapp"]["inputs"]["sourceRanges"])
+    assert webapp_sources == sorted(f"{public_ip(f'webapp-{i}-vm-droplet')}/32" for i in range(2))
+    assert not set(webapp_sources) & {f"{public_ip(f'webapp-{i}-vm-ip')}/32" for i in range(2)}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(lambda c: c.__setitem__(f"{P}sshPublicKey", NEW_KEY), id="rotated-ssh-key"),
+        pytest.param(lambda c: c[f"{P}hostServices"]["linuxDash"].__setitem__("enabled", False), id="linux-dash-off"),
+    ],
+)
+def test_a_user_data_change_replaces_droplets_but_keeps_their_reserved_ips(base, tmp_path, edit) -> None:
+    head = plan_with(tmp_path, edit)
+    d = diff_plans(base, head)
+    replaced = sorted(r["name"] for r, _ in d.changed if r["urn"] in d.replaced and r["type"] == DROPLET)
+    assert replaced == ["lb-0-vm-droplet", "webapp-0-vm-droplet", "webapp-1-vm-droplet"]
+    # The addresses are untouched, and nothing they take comes from a droplet.
+    changed_types = {r["type"] for r, _ in d.changed}
+    assert RESERVED_IP not in changed_types and ASSIGNMENT not in changed_types
+    after = {r["urn"]: r for r in head["resources"]}
+    for address in _by_type(head, RESERVED_IP).values():
+        assert not any(after[u]["type"] == DROPLET for u in address["dependencies"])
+    # Each assignment takes its droplet's id, a ForceNew input: the engine re-creates it for the
+    # new droplet, which moves the address (create-before-delete, see host.py).
+    for name, assignment in _by_type(head, ASSIGNMENT).items():
+        (droplet_urn,) = assignment["propertyDependencies"]["dropletId"]
+        assert droplet_urn in d.replaced and after[droplet_urn]["name"] == name.replace("-ip-assignment", "-droplet")
+        assert not assignment["deleteBeforeReplace"]
+    # The URL keeps its address; the only warnings are the droplets themselves.
+    assert "webUrl" not in {path for path, _, _ in d.outputs}
+    assert head["outputs"]["webUrl"] == base["outputs"]["webUrl"] == f"http://{public_ip('lb-0-vm-ip')}/"
+    warned = [w for w in d.dangers if "digitalocean" in w]
+    assert len(warned) == 3 and all(w.startswith("would replace a host: `digitalocean:index/droplet:Droplet`") for w in warned)
+    assert not [w for w in d.dangers if "reservedIp" in w]

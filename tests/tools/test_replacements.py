@@ -45,6 +45,11 @@ def plan(*resources: dict[str, Any]) -> dict[str, Any]:
         ("digitalocean:index/droplet:Droplet", "userData", "a", "b", True),
         ("digitalocean:index/droplet:Droplet", "size", "s-1vcpu-2gb", "s-2vcpu-4gb", False),
         ("digitalocean:index/droplet:Droplet", "sshKeys[0]", "aa", "bb", True),
+        # reserved IPs: only the region forces a new address; an assignment has no update at all
+        ("digitalocean:index/reservedIp:ReservedIp", "region", "nyc3", "sfo3", True),
+        ("digitalocean:index/reservedIp:ReservedIp", "dropletId", 1, 2, False),
+        ("digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "dropletId", 1, 2, True),
+        ("digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "ipAddress", "192.0.2.1", "192.0.2.2", True),
         ("docker:index/container:Container", "envs[1]", "A=1", "A=2", True),
         ("docker:index/container:Container", "restart", "no", "unless-stopped", False),
         ("command:remote:Command", "create", "a", "b", False),
@@ -88,6 +93,22 @@ def test_every_type_the_shipped_stacks_use_is_classified() -> None:
                     "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "gcp:compute/resourcePolicy:ResourcePolicy",
                     "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment"}
     assert backup_types <= used  # the stacks really use the backup types this test vouches for
+
+
+def test_a_replaced_static_address_is_a_warning_a_moved_assignment_is_not() -> None:
+    address = res("digitalocean:index/reservedIp:ReservedIp", "web-0-vm-ip", {"region": "nyc3"})
+    assignment = res("digitalocean:index/reservedIpAssignment:ReservedIpAssignment", "web-0-vm-ip-assignment",
+                     {"ipAddress": "192.0.2.1", "dropletId": 1})
+    base = plan(address, assignment)
+    moved = copy.deepcopy(base)
+    moved["resources"][1]["inputs"]["dropletId"] = 2
+    d = diff_plans(base, moved)
+    assert d.kind(moved["resources"][1]) == "replace" and d.dangers == []
+    elsewhere = copy.deepcopy(base)
+    elsewhere["resources"][0]["inputs"]["region"] = "sfo3"
+    (danger,) = diff_plans(base, elsewhere).dangers
+    assert danger.startswith("would replace a static address: `digitalocean:index/reservedIp:ReservedIp` "
+                             "`web-0-vm-ip` (region): the host gets a new public address")
 
 
 def test_a_replaced_volume_and_a_dropped_volume_lead_the_markdown() -> None:

@@ -54,6 +54,7 @@ class AwsRancherOSHost(pulumi.ComponentResource):
     """A RancherOS EC2 instance; exposes its addresses and failure domain."""
 
     public_ip: pulumi.Output[str]
+    egress_ip: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     instance_id: pulumi.Output[str]
 
@@ -127,6 +128,10 @@ class AwsRancherOSHost(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.public_ip = pulumi.Output.all(self.address.public_ip, self.association.id).apply(lambda v: v[0])
+        # An associated Elastic IP replaces the instance's public IPv4 (the auto-assigned one is
+        # released), so outbound traffic leaves from it too (EC2 User Guide, "Elastic IP
+        # addresses"): peers admit the host by the same address.
+        self.egress_ip = self.public_ip
         self.private_ip = self.instance.private_ip
         self.register_outputs(
             {"instanceId": self.instance_id, "publicIp": self.public_ip, "privateIp": self.private_ip}

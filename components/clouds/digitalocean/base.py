@@ -157,6 +157,7 @@ class DigitalOceanBase(VmCloud, pulumi.ComponentResource):
                 ssh_key_fingerprints=[self.ssh_key_fingerprint],
                 tags=[spec.firewall_handle],
                 user_data=spec.user_data,
+                reserved_ip=self.settings.reserved_ips,
             ),
             opts,
         )

@@ -44,6 +44,7 @@ class GcpRancherOSHost(pulumi.ComponentResource):
     """A RancherOS GCE instance; exposes its addresses and failure domain."""
 
     public_ip: pulumi.Output[str]
+    egress_ip: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     instance_id: pulumi.Output[str]
 
@@ -111,6 +112,10 @@ class GcpRancherOSHost(pulumi.ComponentResource):
         self.public_ip = nic.apply(
             lambda n: (n.access_configs[0].nat_ip or "") if n.access_configs else ""
         )
+        # The static address is the access config's one-to-one NAT IP, used for outbound traffic
+        # as well (Compute Engine "IP addresses": an external IPv4 in an access config serves both
+        # directions), so peers admit the host by the same address.
+        self.egress_ip = self.public_ip
         self.register_outputs(
             {"instanceId": self.instance_id, "publicIp": self.public_ip, "privateIp": self.private_ip}
         )

@@ -35,6 +35,8 @@ from tools.mockengine import ProgramRun
 DROPLET = "digitalocean:index/droplet:Droplet"
 VOLUME = "digitalocean:index/volume:Volume"
 ATTACHMENT = "digitalocean:index/volumeAttachment:VolumeAttachment"
+RESERVED_IP = "digitalocean:index/reservedIp:ReservedIp"
+ASSIGNMENT = "digitalocean:index/reservedIpAssignment:ReservedIpAssignment"
 DO_ONLY = {"storage": {"cloud": "digitalocean", "servers": 2}}
 # DigitalOcean cannot schedule volume snapshots, so a stack with data volumes there must opt out of
 # backups explicitly (the config check refuses it otherwise; see the backup tests below).
@@ -86,7 +88,35 @@ def test_resource_counts_of_a_two_host_group(do_run: ProgramRun) -> None:
         DROPLET: 2,
         VOLUME: 2,
         ATTACHMENT: 2,
+        RESERVED_IP: 2,
+        ASSIGNMENT: 2,
     }
+
+
+def test_each_droplet_is_reached_at_its_own_reserved_ip(do_run: ProgramRun) -> None:
+    for i in (0, 1):
+        droplet = one(do_run, DROPLET, f"storage-{i}-vm-droplet")
+        address = one(do_run, RESERVED_IP, f"storage-{i}-vm-ip")
+        assignment = one(do_run, ASSIGNMENT, f"storage-{i}-vm-ip-assignment")
+        reserved = public_ip(address.name)  # the mock's ipAddress of the reserved IP
+        assert reserved != public_ip(droplet.name)  # the droplet's own ipv4Address
+        # In the host's region, and assigned by its own resource only (never also via dropletId).
+        assert address.inputs == {"region": "nyc3"}
+        assert assignment.inputs == {"ipAddress": reserved, "dropletId": int(droplet.id)}
+        # Create-before-delete on purpose: the new assignment moves the address (see host.py).
+        assert not assignment.delete_before_replace
+        assert address.parent == droplet.parent == assignment.parent
+        # Pulumi's SSH and everything a workload advertises use the reserved IP, once assigned.
+        docker = one(do_run, "pulumi:providers:docker", f"storage-{i}-docker")
+        assert docker.inputs["host"] == f"ssh://rancher@{reserved}:22"
+        assert assignment.urn in docker.dependencies
+
+
+def test_without_reserved_ips_droplets_are_reached_at_their_own_address() -> None:
+    plain = _program(reservedIps=False)
+    assert plain.by_type(RESERVED_IP) == [] and plain.by_type(ASSIGNMENT) == []
+    docker = one(plain, "pulumi:providers:docker", "storage-0-docker")
+    assert docker.inputs["host"] == f"ssh://rancher@{public_ip('storage-0-vm-droplet')}:22"
 
 
 def test_custom_image_and_droplets(do_run: ProgramRun) -> None:
