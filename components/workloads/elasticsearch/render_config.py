@@ -42,7 +42,8 @@ CA_FILE = f"{CERT_DIR}/ca.crt"
 CERT_FILE = f"{CERT_DIR}/node.crt"
 KEY_FILE = f"{CERT_DIR}/node.key"
 ENTRYPOINT_PATH = "/usr/local/bin/rancher-stacks-entrypoint.sh"
-FORMED_MARKER = f"{DATA_PATH}/rancher-stacks-cluster-formed"
+FORMED_MARKER_NAME = "rancher-stacks-cluster-formed"
+FORMED_MARKER = f"{DATA_PATH}/{FORMED_MARKER_NAME}"
 # The image: user elasticsearch is uid 1000, group 0 (elastic/dockerfiles 8.19, elasticsearch/
 # Dockerfile: USER 1000:0); its entrypoint is tini -> docker-entrypoint.sh with "eswrapper".
 UID_GID = "1000:0"
@@ -104,28 +105,35 @@ def render_elasticsearch_yml(node: NodeSettings) -> str:
     return "# rancher-stacks: rendered, do not edit on the host\n" + yaml.safe_dump(settings, sort_keys=False)
 
 
-def render_entrypoint(initial_master_nodes: Sequence[str]) -> str:
+def render_entrypoint(
+    initial_master_nodes: Sequence[str],
+    *,
+    data_path: str = DATA_PATH,
+    cert_dir: str = CERT_DIR,
+    exec_prefix: Sequence[str] = ("setpriv", "--reuid=1000", "--regid=0", "--clear-groups"),
+) -> str:
     """The node's entrypoint: certificates from the environment (owned by the ES user), the data
     directory made the ES user's, ``cluster.initial_master_nodes`` only before the cluster
     formed, then the image's entrypoint as uid 1000 (``setpriv``, util-linux in ubuntu:24.04)."""
     if not initial_master_nodes:
         raise ValueError("initial_master_nodes needs the master-eligible node names")
     joined = shlex.quote("-Ecluster.initial_master_nodes=" + ",".join(initial_master_nodes))
+    marker = shlex.quote(f"{data_path}/{FORMED_MARKER_NAME}")
     prepare = "\n".join(
         [
-            f"chown {UID_GID} {DATA_PATH} && chmod 0770 {DATA_PATH}",
-            f'if [ ! -e {FORMED_MARKER} ]; then set -- "$@" {joined}; fi',
+            f"chown {UID_GID} {shlex.quote(data_path)} && chmod 0770 {shlex.quote(data_path)}",
+            f'if [ ! -e {marker} ]; then set -- "$@" {joined}; fi',
         ]
     )
     return render_tls_entrypoint(
         [
-            SecretFile(CA_ENV, CA_FILE, "0440"),
-            SecretFile(CERT_ENV, CERT_FILE, "0440"),
-            SecretFile(KEY_ENV, KEY_FILE, "0400"),
+            SecretFile(CA_ENV, f"{cert_dir}/ca.crt", "0440"),
+            SecretFile(CERT_ENV, f"{cert_dir}/node.crt", "0440"),
+            SecretFile(KEY_ENV, f"{cert_dir}/node.key", "0400"),
         ],
         owner=UID_GID,
         prepare=prepare,
-        exec_prefix=["setpriv", "--reuid=1000", "--regid=0", "--clear-groups"],
+        exec_prefix=exec_prefix,
     )
 
 
