@@ -87,6 +87,8 @@ EXPECTED_LEVELS = {
     "data-volume-protected": "mandatory",
     "replica-zone-spread": "advisory",
     "data-volume-backed-up": "mandatory",
+    "elasticsearch-master-quorum": "mandatory",
+    "logging-pipeline-redundancy": "mandatory",
 }
 
 
