@@ -23,6 +23,9 @@ CERT_FILE = f"{CERT_DIR}/server.crt"
 KEY_FILE = f"{CERT_DIR}/server.key"
 HTPASSWD_FILE = f"{CERT_DIR}/htpasswd"
 CONFIG_PATH = "/etc/nginx/nginx.conf"
+# Docker's embedded DNS server, which answers container names and aliases on user-defined
+# networks (https://docs.docker.com/engine/network/#dns-services).
+DOCKER_DNS = "127.0.0.11"
 _USER = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _UPSTREAM = re.compile(r"^[A-Za-z0-9.-]+:\d{1,5}$")
 _PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
@@ -46,7 +49,7 @@ def render_nginx_conf(
     key_file: str = KEY_FILE,
     htpasswd_file: str = HTPASSWD_FILE,
     pid_file: str = "/var/run/nginx.pid",
-    resolver: str | None = None,
+    resolver: str | None = DOCKER_DNS,
 ) -> str:
     """nginx.conf: HTTPS on ``listen_port`` with basic auth, proxied to Kibana at ``upstream``."""
     if not 1 <= listen_port <= 65535:
@@ -57,6 +60,9 @@ def render_nginx_conf(
         if not _PATH.match(path):
             raise ValueError(f"bad path {path!r}")
     resolve = f"  resolver {resolver} valid=30s;\n" if resolver else ""
+    # With a resolver, the upstream is a variable: nginx looks it up per request instead of once
+    # at start, so it starts (and ``nginx -t`` passes) before Kibana's name exists.
+    target = f"set $kibana http://{upstream};\n      proxy_pass $kibana;" if resolver else f"proxy_pass http://{upstream};"
     return f"""# rancher-stacks: Kibana behind TLS and basic auth
 worker_processes 1;
 pid {pid_file};
@@ -83,7 +89,7 @@ http {{
     auth_basic "Kibana";
     auth_basic_user_file {htpasswd_file};
     location / {{
-      proxy_pass http://{upstream};
+      {target}
       proxy_http_version 1.1;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;

@@ -183,7 +183,7 @@ def test_the_proxy_asks_for_basic_auth_and_keeps_the_credentials_from_kibana():
     conf = render_nginx_conf(listen_port=443, upstream="kibana:5601")
     assert "auth_basic_user_file /etc/nginx/certs/htpasswd;" in conf
     assert 'proxy_set_header Authorization "";' in conf
-    assert "listen 443 ssl;" in conf and "proxy_pass http://kibana:5601;" in conf
+    assert "listen 443 ssl;" in conf and "set $kibana http://kibana:5601;" in conf and "resolver 127.0.0.11" in conf
 
 
 # --------------------------------------------------------------------------- entrypoints
