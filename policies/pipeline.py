@@ -78,7 +78,9 @@ def _validate_pipeline(args: StackValidationArgs, report_violation: ReportViolat
         return
     for missing in PIPELINE_ROLES:
         if missing not in roles:
-            report_violation(f"the logging pipeline has no {missing}s; it needs at least 2 collectors and 2 indexers.")
+            report_violation(
+                f"the logging pipeline has no {missing}s; it needs at least 2 collectors and 2 indexers.", tiers[0].urn
+            )
 
 
 ELASTICSEARCH_MASTER_QUORUM: Final = StackValidationPolicy(

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -178,8 +178,11 @@ class ElasticsearchCluster(pulumi.ComponentResource):
                     f"{name}-{host.host_name}-image", name=args.image, keep_locally=True, opts=host.docker_opts(self)
                 )
             roles = node_roles(node.tier, masters_hold_data)
-            node_settings = pulumi.Output.all(addresses[host.host_name], seeds).apply(
-                lambda v, host=host, node=node, roles=roles: render_elasticsearch_yml(
+
+            def elasticsearch_yml(
+                v: list[Any], host: DockerHost = host, node: _Node = node, roles: list[str] = roles
+            ) -> str:
+                return render_elasticsearch_yml(
                     NodeSettings(
                         cluster_name=args.cluster_name,
                         node_name=host.host_name,
@@ -191,7 +194,8 @@ class ElasticsearchCluster(pulumi.ComponentResource):
                         extra=dict(args.extra),
                     )
                 )
-            )
+
+            node_settings = pulumi.Output.all(addresses[host.host_name], seeds).apply(elasticsearch_yml)
             holds_state = node.tier != "coordinating"
             data = (
                 host.data_binds(

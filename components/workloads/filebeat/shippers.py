@@ -104,14 +104,12 @@ class LogShippers(pulumi.ComponentResource):
                 uses=["digital_signature", "client_auth"],
             )
             collectors = private if shipped.cloud == args.collectors_cloud else public
-            config = collectors.apply(
-                lambda c, s=shipped: render_filebeat_yml(
-                    host=s.host.host_name,
-                    system=s.system if not s.host.is_local else "local",
-                    cloud=s.cloud,
-                    collectors=c,
-                )
-            )
+
+            def filebeat_yml(c: list[str], s: ShippedHost = shipped) -> str:
+                system = s.system if not s.host.is_local else "local"
+                return render_filebeat_yml(host=s.host.host_name, system=system, cloud=s.cloud, collectors=c)
+
+            config = collectors.apply(filebeat_yml)
             registry = docker.Volume(f"{cname}-registry", name=f"{cname}-registry", opts=host.docker_opts(self))
             docker.Container(
                 cname,

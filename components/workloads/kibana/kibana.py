@@ -12,7 +12,7 @@ checks a one-user htpasswd (bcrypt, from a ``RandomPassword`` and a stored rando
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
@@ -93,7 +93,9 @@ class Kibana(pulumi.ComponentResource):
         self.basic_auth_user = args.user
         basic_auth = random.RandomPassword(f"{name}-basic-auth-password", length=24, special=False, opts=child)
         self.basic_auth_password = pulumi.Output.secret(basic_auth.result)
-        htpasswd = pulumi.Output.secret(basic_auth.bcrypt_hash.apply(lambda h: render_htpasswd(args.user, h)))
+        htpasswd: pulumi.Output[str] = pulumi.Output.secret(
+            basic_auth.bcrypt_hash.apply(lambda h: render_htpasswd(args.user, h))
+        )
         keys = {
             env: secret(key, 32)
             for env, key in (
@@ -126,9 +128,11 @@ class Kibana(pulumi.ComponentResource):
                 f"{name}-{key}-nginx-image", name=args.nginx_image, keep_locally=True, opts=host.docker_opts(self)
             )
             kibana_name = f"{name}-{key}"
-            config = pulumi.Output.all(args.es_hosts, url).apply(
-                lambda v, key=key: render_kibana_yml(name=key, es_hosts=v[0], public_url=v[1].rstrip("/"))
-            )
+
+            def kibana_yml(values: list[Any], key: str = key) -> str:
+                return render_kibana_yml(name=key, es_hosts=values[0], public_url=values[1].rstrip("/"))
+
+            config = pulumi.Output.all(args.es_hosts, url).apply(kibana_yml)
             kibana = docker.Container(
                 kibana_name,
                 name=kibana_name,
