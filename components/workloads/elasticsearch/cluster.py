@@ -45,6 +45,7 @@ from .render_config import (
     CONFIG_PATH,
     DATA_PATH,
     ENTRYPOINT_PATH,
+    HOME,
     HTTP_PORT,
     IMAGE_ENTRYPOINT,
     KEY_ENV,
@@ -55,6 +56,7 @@ from .render_config import (
     render_elasticsearch_yml,
     render_entrypoint,
     render_mark_formed,
+    render_max_map_count_check,
     render_setup_script,
 )
 
@@ -163,6 +165,7 @@ class ElasticsearchCluster(pulumi.ComponentResource):
         entrypoint = render_entrypoint([n.host.host_name for n in master_nodes])
         containers: dict[str, docker.Container] = {}
         pulled: dict[str, docker.RemoteImage] = {}
+        local_checks: list[pulumi.Resource] = []
         for node in nodes:
             host = node.host
             cname = f"{name}-{host.host_name}"
@@ -177,6 +180,17 @@ class ElasticsearchCluster(pulumi.ComponentResource):
                 pulled[daemon] = docker.RemoteImage(
                     f"{name}-{host.host_name}-image", name=args.image, keep_locally=True, opts=host.docker_opts(self)
                 )
+                if host.is_local:
+                    # The VMs get the sysctl from cloud-config; the local daemon's kernel is the
+                    # user's: refuse to start nodes its bootstrap checks would stop.
+                    local_checks.append(
+                        host.run(
+                            f"{name}-max-map-count",
+                            render_max_map_count_check(args.image),
+                            self,
+                            depends_on=[pulled[daemon]],
+                        )
+                    )
             roles = node_roles(node.tier, masters_hold_data)
 
             def elasticsearch_yml(
@@ -217,6 +231,8 @@ class ElasticsearchCluster(pulumi.ComponentResource):
                 command=IMAGE_ENTRYPOINT,
                 envs=[
                     f"ES_JAVA_OPTS=-Xms{node.heap_mb}m -Xmx{node.heap_mb}m",
+                    # The wrapper starts as root (HOME=/root); the node runs as uid 1000.
+                    f"HOME={HOME}",
                     pulumi.Output.concat("ELASTIC_PASSWORD=", self.elastic_password),
                     pulumi.Output.concat(f"{CA_ENV}=", self.ca.ca_certificate),
                     pulumi.Output.concat(f"{CERT_ENV}=", cert.cert_pem),
@@ -241,7 +257,7 @@ class ElasticsearchCluster(pulumi.ComponentResource):
                 # A node hands its shards over and leaves the cluster cleanly given time.
                 destroy_grace_seconds=120,
                 opts=pulumi.ResourceOptions.merge(
-                    host.docker_opts(self, depends_on=data.ready if data else []),
+                    host.docker_opts(self, depends_on=[*(data.ready if data else []), *local_checks]),
                     pulumi.ResourceOptions(additional_secret_outputs=["envs"], delete_before_replace=True),
                 ),
             )

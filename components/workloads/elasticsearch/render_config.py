@@ -25,6 +25,7 @@ new (empty) sees it again, and such a node joins the master it discovers through
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Literal, Sequence
@@ -197,6 +198,22 @@ def render_setup_script(*, container: str, writer_user: str, writer_role_name: s
         "echo 'users and roles are set'",
     ]
     return "\n".join(lines) + "\n"
+
+
+MIN_MAX_MAP_COUNT = 262144
+
+
+def render_max_map_count_check(image: str) -> str:
+    """sh: fail, saying what to run, when the daemon's kernel has ``vm.max_map_count`` below what
+    Elasticsearch's bootstrap checks require. For the local daemon, whose kernel the program does
+    not configure; read through a container, so Docker Desktop's VM is what is checked."""
+    if not re.match(r"^[a-z0-9][a-z0-9./:_@-]*$", image):
+        raise ValueError(f"bad image {image!r}")
+    return (
+        f"v=$(docker run --rm --entrypoint cat {image} /proc/sys/vm/max_map_count); "
+        f'if [ "$v" -lt {MIN_MAX_MAP_COUNT} ]; then echo "vm.max_map_count is $v on the Docker host; '
+        f'Elasticsearch needs {MIN_MAX_MAP_COUNT}: sudo sysctl -w vm.max_map_count={MIN_MAX_MAP_COUNT}" >&2; exit 1; fi'
+    )
 
 
 def render_mark_formed(container: str) -> str:

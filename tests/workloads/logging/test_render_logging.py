@@ -338,3 +338,20 @@ def test_kibana_uses_kibana_system_over_verified_https_with_secrets_from_its_env
     assert settings["elasticsearch.username"] == "kibana_system"
     assert settings["elasticsearch.password"] == "${KIBANA_SYSTEM_PASSWORD}"
     assert settings["elasticsearch.ssl.verificationMode"] == "full"
+
+
+def test_the_local_max_map_count_check_fails_below_262144_with_the_fix(tmp_path, validator):
+    from rancher_stacks.workloads.elasticsearch.render_config import render_max_map_count_check
+
+    script = render_max_map_count_check("docker.elastic.co/elasticsearch/elasticsearch:8.19.10")
+    shellcheck(validator, script, tmp_path)
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    for value, ok in (("65530", False), ("262144", True), ("1048576", True)):
+        fake.write_text(f"#!/bin/sh\necho {value}\n")
+        fake.chmod(0o755)
+        run = subprocess.run(["sh", "-c", script], capture_output=True, text=True,
+                             env={"PATH": f"{fake.parent}:{os.environ['PATH']}"})  # fmt: skip
+        assert (run.returncode == 0) is ok, value
+        if not ok:
+            assert "sudo sysctl -w vm.max_map_count=262144" in run.stderr
