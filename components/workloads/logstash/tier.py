@@ -5,9 +5,11 @@ client certificates -> Redis) and the **indexers** (Redis -> Elasticsearch as th
 Each container gets the pipeline (``render_pipelines``; no secret in it) as an upload, its
 certificate and key (PKCS#8, as the Beats input requires) and the CA through the entrypoint
 wrapper, and its secrets (Redis password, Elasticsearch password) as its own secret environment.
-``xpack.monitoring.enabled`` is off: the legacy collector would otherwise try
-``http://elasticsearch:9200``; the image maps ``XPACK_MONITORING_ENABLED`` into logstash.yml
-(elastic/dockerfiles 8.19, ``logstash/env2yaml``).
+The persistent queue (``queue.type: persisted``, in the container's own filesystem) keeps what a
+node accepted across a restart of Logstash or of its container. ``xpack.monitoring.enabled`` is
+off: the legacy collector would otherwise try ``http://elasticsearch:9200``; the image maps
+``XPACK_MONITORING_ENABLED`` (and ``QUEUE_TYPE``) into logstash.yml (elastic/dockerfiles 8.19,
+``logstash/env2yaml``).
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ class LogstashTier(pulumi.ComponentResource):
                     f"LS_JAVA_OPTS=-Xms{args.heap_mb}m -Xmx{args.heap_mb}m",
                     "XPACK_MONITORING_ENABLED=false",
                     "CONFIG_RELOAD_AUTOMATIC=false",
+                    # Events a collector acknowledged to Filebeat, or an indexer popped from Redis,
+                    # are on disk until written on: a restarted Logstash resumes them
+                    # (https://www.elastic.co/guide/en/logstash/8.19/persistent-queues.html).
+                    "QUEUE_TYPE=persisted",
                     pulumi.Output.concat(f"{CA_ENV}=", args.ca.ca_certificate),
                     pulumi.Output.concat(f"{CERT_ENV}=", cert.cert_pem),
                     pulumi.Output.concat(f"{KEY_ENV}=", cert.private_key_pkcs8_pem),
