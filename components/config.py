@@ -24,8 +24,22 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from .host_memory import LOCAL_HEAP_MB, MIN_HEAP_MB, host_memory_mb, known_sizes, max_heap_mb
 from .hostos import RELEASES, HostOsName, HostOsRelease, glibc_234_reason
-from .images import EKS_VERSIONS, GLUSTER_IMAGE, HAPROXY_IMAGE, LINUX_DASH_IMAGE, MONGO_IMAGE, NODE_IMAGE
+from .images import (
+    EKS_VERSIONS,
+    ELASTICSEARCH_IMAGE,
+    FILEBEAT_IMAGE,
+    GLUSTER_IMAGE,
+    HAPROXY_IMAGE,
+    KIBANA_IMAGE,
+    LINUX_DASH_IMAGE,
+    LOGSTASH_IMAGE,
+    MONGO_IMAGE,
+    NGINX_IMAGE,
+    NODE_IMAGE,
+    REDIS_IMAGE,
+)
 from .net.ports import CATALOG, LINUX_DASH_SERVICE, never_public
 
 NAMESPACE = "rancher-stacks"
@@ -46,14 +60,13 @@ DO_SIZE_DISK_GB: dict[str, int] = {
 }
 RANCHEROS_MIN_DISK_GB = 50
 
+
 class ConfigError(Exception):
     """A user mistake in the stack config: the message names the key and what was expected."""
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 # --------------------------------------------------------------------------- clouds
@@ -242,12 +255,159 @@ class LoadBalancerWorkload(_Workload):
     public_port: int = Field(default=80, ge=1, le=65535)
 
 
+# --------------------------------------------------------------------------- logging
+
+
+class JvmTier(_Model):
+    """Hosts that run a JVM (Elasticsearch, Logstash): how many, how big, and the heap."""
+
+    count: int
+    # Instance type / machine type / droplet slug; workloads.logging.size, then the cloud's
+    # default, when unset. Must be a size whose memory host_memory.py knows.
+    size: Optional[str] = None
+    # The JVM heap in MiB: half the host's memory (at most 30 GiB) when unset.
+    heap_mb: Optional[int] = Field(default=None, ge=MIN_HEAP_MB)
+
+
+class MasterTier(JvmTier):
+    """Master-eligible Elasticsearch nodes: an odd number, 3 or more, on distinct hosts. With no
+    data tier they also hold the data and serve HTTP (the dev layout: every role on 3 nodes)."""
+
+    count: int = 3
+
+    @field_validator("count")
+    @classmethod
+    def _odd_quorum(cls, count: int) -> int:
+        if count < 3 or count % 2 == 0:
+            raise ValueError(
+                f"an odd number of master-eligible nodes, 3 or more (3, 5, 7), so that a majority "
+                f"elects a master after one is lost; got {count}"
+            )
+        return count
+
+
+class DataTier(JvmTier):
+    """Dedicated data nodes (0: the master-eligible nodes hold the data)."""
+
+    count: int = Field(default=0, ge=0, le=32)
+
+    @field_validator("count")
+    @classmethod
+    def _two_or_none(cls, count: int) -> int:
+        if count == 1:
+            raise ValueError("0 (the masters hold the data) or at least 2 data nodes, so every shard has a replica")
+        return count
+
+
+class CoordinatingTier(JvmTier):
+    """Coordinating-only ("client") nodes Kibana and the indexers talk to (0: the data nodes,
+    or the masters when there are none)."""
+
+    count: int = Field(default=0, ge=0, le=8)
+
+
+class PipelineTier(JvmTier):
+    """Logstash collectors or indexers: at least 2, on distinct hosts."""
+
+    count: int = 2
+
+    @field_validator("count")
+    @classmethod
+    def _redundant(cls, count: int) -> int:
+        if count < 2:
+            raise ValueError(f"at least 2 (on distinct hosts), so that losing one host loses no logs; got {count}")
+        if count > 16:
+            raise ValueError(f"at most 16; got {count}")
+        return count
+
+
+class ElasticsearchSettings(_Model):
+    cluster_name: str = Field(default="logs", pattern=r"^[a-z][a-z0-9_-]{0,63}$")
+    masters: MasterTier = MasterTier()
+    data: DataTier = DataTier()
+    coordinating: CoordinatingTier = CoordinatingTier()
+
+
+class RedisSettings(_Model):
+    size: Optional[str] = None
+    # The broker's list holds log events while the indexers are behind; Redis refuses new
+    # events (the collectors retry) rather than evict queued ones beyond this.
+    max_memory_mb: int = Field(default=256, ge=32, le=65536)
+
+
+class KibanaSettings(_Model):
+    count: int = Field(default=1, ge=1, le=4)
+    size: Optional[str] = None
+
+
+class LoggingTls(_Model):
+    """The certificate nginx presents: signed by the stack's logging CA (default), or given."""
+
+    source: Literal["ca", "config"] = "ca"
+    # PEM of the certificate (chain) when source is "config"; its key is the secret stack key
+    # rancher-stacks:loggingTlsKey (pulumi config set --secret).
+    certificate_pem: Optional[str] = None
+    # The name users reach Kibana by (a SAN of the CA-signed certificate besides the address).
+    server_name: Optional[str] = Field(default=None, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+    @model_validator(mode="after")
+    def _pem(self) -> LoggingTls:
+        if self.source == "config" and not (self.certificate_pem or "").lstrip().startswith("-----BEGIN CERTIFICATE"):
+            raise _KeyedError(("certificatePem",), "a PEM certificate (BEGIN CERTIFICATE) for source 'config'")
+        if self.source == "ca" and self.certificate_pem is not None:
+            raise _KeyedError(("certificatePem",), "no certificate with source 'ca' (the stack's CA signs one)")
+        return self
+
+
+class NginxSettings(_Model):
+    # Where nginx listens for Kibana users (HTTPS, only from adminCidrs).
+    public_port: int = Field(default=443, ge=1, le=65535)
+    user: str = Field(default="kibana", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    tls: LoggingTls = LoggingTls()
+
+
+class LoggingImages(_Model):
+    elasticsearch: str = ELASTICSEARCH_IMAGE
+    logstash: str = LOGSTASH_IMAGE
+    kibana: str = KIBANA_IMAGE
+    filebeat: str = FILEBEAT_IMAGE
+    redis: str = REDIS_IMAGE
+    nginx: str = NGINX_IMAGE
+
+
+class LoggingWorkload(_Workload):
+    """The logging system: Elasticsearch tiers, Logstash collectors -> Redis -> indexers,
+    Kibana behind nginx, and a Filebeat shipper on every host of the stack."""
+
+    # Per host of the master (when they hold data), data and Redis tiers.
+    data_volume_gb: int = Field(default=20, ge=1, le=16384)
+    elasticsearch: ElasticsearchSettings = ElasticsearchSettings()
+    collectors: PipelineTier = PipelineTier()
+    indexers: PipelineTier = PipelineTier()
+    redis: RedisSettings = RedisSettings()
+    kibana: KibanaSettings = KibanaSettings()
+    nginx: NginxSettings = NginxSettings()
+    images: LoggingImages = LoggingImages()
+
+    def jvm_tiers(self) -> list[tuple[tuple[str, ...], JvmTier]]:
+        """Every JVM tier with its key below workloads.logging."""
+        es = self.elasticsearch
+        return [
+            (("elasticsearch", "masters"), es.masters),
+            (("elasticsearch", "data"), es.data),
+            (("elasticsearch", "coordinating"), es.coordinating),
+            (("collectors",), self.collectors),
+            (("indexers",), self.indexers),
+        ]
+
+
 class Workloads(_Model):
     storage: Optional[StorageWorkload] = None
     game: Optional[GameWorkload] = None
     database: Optional[DatabaseWorkload] = None
     webapp: Optional[WebAppWorkload] = None
     load_balancer: Optional[LoadBalancerWorkload] = None
+    logging: Optional[LoggingWorkload] = None
 
     @model_validator(mode="after")
     def _dependencies(self) -> Workloads:
@@ -544,6 +704,11 @@ class StackConfig(_Model):
     # Read by the program with require/get_secret so it stays a Pulumi secret; here only to be
     # accepted as a known key (SecretStr never prints its value).
     ssh_private_key: Optional[SecretStr] = None
+    # The key of workloads.logging.nginx.tls.certificatePem (a secret, read with get_secret).
+    logging_tls_key: Optional[SecretStr] = None
+    # Ship every host's container logs to the logging system: unset means "when the stack has
+    # one" (workloads.logging); true requires it; false runs no shipper.
+    ship_logs: Optional[bool] = None
     admin_cidrs: list[str] = Field(default_factory=list)
     host_os: HostOs = HostOs()
     protect_stateful: bool = True
@@ -595,6 +760,7 @@ class StackConfig(_Model):
         self._check_backups()
         self._check_linux_dash()
         self._check_kubernetes()
+        self._check_logging()
         return self
 
     def _check_linux_dash(self) -> None:
@@ -666,6 +832,81 @@ class StackConfig(_Model):
                 ("adminCidrs",), "at least one admin CIDR: the cluster's public endpoint answers only these networks"
             )
 
+    def resolved_size(self, cloud: str, size: Optional[str]) -> Optional[str]:
+        """``size``, or the cloud's default size (None on the local daemon)."""
+        if size is not None:
+            return size
+        cloud_cfg = getattr(self.clouds, cloud, None)
+        for attribute in ("instance_type", "machine_type", "size"):
+            value = getattr(cloud_cfg, attribute, None)
+            if isinstance(value, str):
+                return value
+        return None
+
+    def heap_mb(self, tier: JvmTier) -> int:
+        """The heap of a JVM tier of workloads.logging (validated by ``_check_logging``)."""
+        logging = self.workloads.logging
+        assert logging is not None
+        if tier.heap_mb is not None:
+            return tier.heap_mb
+        if logging.cloud == "local":
+            return LOCAL_HEAP_MB
+        size = self.resolved_size(logging.cloud, tier.size or logging.size)
+        memory = host_memory_mb(logging.cloud, size or "")
+        assert memory is not None
+        return max_heap_mb(memory)
+
+    def ships_logs(self) -> bool:
+        """Whether every host gets a log shipper."""
+        return self.workloads.logging is not None and self.ship_logs is not False
+
+    def _check_logging(self) -> None:
+        """Shipping needs a logging system; every JVM heap fits its host; a given TLS key exists."""
+        logging = self.workloads.logging
+        if logging is None:
+            if self.ship_logs:
+                raise _KeyedError(
+                    ("shipLogs",),
+                    "workloads.logging to ship to: log shippers need a logging system in the stack "
+                    "(add workloads.logging, or unset shipLogs)",
+                )
+            return
+        tls = logging.nginx.tls
+        if tls.source == "config" and self.logging_tls_key is None:
+            raise _KeyedError(
+                ("loggingTlsKey",),
+                "the private key of workloads.logging.nginx.tls.certificatePem "
+                "(pulumi config set --secret rancher-stacks:loggingTlsKey < key.pem)",
+            )
+        if logging.cloud == "local":
+            return
+        for path, tier in logging.jvm_tiers():
+            if tier.count == 0:
+                continue
+            loc = ("workloads", "logging", *path)
+            size = self.resolved_size(logging.cloud, tier.size or logging.size)
+            memory = host_memory_mb(logging.cloud, size or "")
+            if memory is None:
+                key = loc + ("size",) if tier.size is not None else ("workloads", "logging", "size")
+                raise _KeyedError(
+                    key,
+                    f"a size on {logging.cloud} whose memory rancher-stacks knows, to size the JVM heap "
+                    f"(one of: {', '.join(known_sizes(logging.cloud))}); got {size!r}",
+                )
+            limit = max_heap_mb(memory)
+            heap = tier.heap_mb if tier.heap_mb is not None else limit
+            if heap > limit:
+                raise _KeyedError(
+                    loc + ("heapMb",),
+                    f"a heap of at most {limit} MiB: half the memory of a {size} host ({memory} MiB), "
+                    f"leaving the rest to the OS page cache; got {heap}",
+                )
+            if heap < 256:
+                raise _KeyedError(
+                    loc + ("size",) if tier.size is not None else ("workloads", "logging", "size"),
+                    f"a host with at least 512 MiB of memory for a 256 MiB heap; {size} has {memory} MiB",
+                )
+
     def _check_backups(self) -> None:
         """Every data volume can get scheduled snapshots on its cloud while backups are on.
 
@@ -718,6 +959,15 @@ class StackConfig(_Model):
         if os.runs_glibc_234:
             return
         images = [("storage", "image"), ("game", "node_image"), ("database", "image"), ("load_balancer", "image")]
+        logging = self.workloads.logging
+        if logging is not None and logging.cloud != "local":
+            for attribute in LoggingImages.model_fields:
+                reason = glibc_234_reason(getattr(logging.images, attribute))
+                if reason:
+                    raise _KeyedError(
+                        ("workloads", "logging", "images", attribute),
+                        f"an image {os.title} {os.version} can run ({reason}); use hostOs burmillaos",
+                    )
         for field_name, attribute in images:
             loc = ("workloads", to_camel(field_name), to_camel(attribute))
             workload = getattr(self.workloads, field_name)
@@ -748,9 +998,7 @@ class StackConfig(_Model):
     def workload_items(self) -> list[tuple[str, _Workload]]:
         """The configured workloads as (field name, settings), in declaration order."""
         return [
-            (name, value)
-            for name in Workloads.model_fields
-            if (value := getattr(self.workloads, name)) is not None
+            (name, value) for name in Workloads.model_fields if (value := getattr(self.workloads, name)) is not None
         ]
 
 

@@ -6,7 +6,7 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import backups, containers, kubernetes, ports, replicas, security
+from . import backups, clusters, containers, pipeline, ports, replicas, security
 
 PACK_NAME: Final = "rancher-stacks-policies"
 PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
@@ -14,5 +14,6 @@ PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
 
 ALL_POLICIES: Final[list[Policy]] = [
     *ports.POLICIES, *security.POLICIES, *containers.POLICIES, *replicas.POLICIES, *backups.POLICIES,
-    *kubernetes.POLICIES,
+    *clusters.POLICIES,
+    *pipeline.POLICIES,
 ]

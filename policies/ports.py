@@ -162,6 +162,8 @@ ADMIN_PORTS: Final = (
 DATA_PORTS: Final = (
     _port("tcp", 3306, 3306, "MySQL"),
     _port("udp", 5000, 5000, "Logstash UDP input"),
+    _port("tcp", 5044, 5044, "Logstash Beats input"),
+    _port("tcp", 5601, 5601, "Kibana"),
     _port("tcp", 6379, 6379, "Redis"),
     _port("tcp", 9200, 9200, "Elasticsearch HTTP"),
     _port("tcp", 9300, 9300, "Elasticsearch transport"),

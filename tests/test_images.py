@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rancher_stacks.config import DatabaseWorkload, GameWorkload, LoadBalancerWorkload, StorageWorkload
+from rancher_stacks.config import DatabaseWorkload, GameWorkload, LoadBalancerWorkload, LoggingImages, StorageWorkload
 from rancher_stacks.images import GLUSTER_IMAGE, HAPROXY_IMAGE, MONGO_IMAGE, NODE_IMAGE
 from tools.plan import plan_stack
 
@@ -39,6 +39,7 @@ def config_defaults() -> list[str]:
         GameWorkload.model_fields["node_image"].default,
         DatabaseWorkload.model_fields["image"].default,
         LoadBalancerWorkload.model_fields["image"].default,
+        *(field.default for field in LoggingImages.model_fields.values()),
     ]
 
 

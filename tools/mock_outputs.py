@@ -253,6 +253,8 @@ def _random_id(name: str, inputs: Outputs) -> tuple[str, Outputs]:
 def _tls_private_key(name: str, inputs: Outputs) -> tuple[str, Outputs]:
     return digest("tls", name)[:40], {
         "privateKeyPem": "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n",
+        # The provider also gives every key as PKCS#8 (Logstash's Beats input takes only that).
+        "privateKeyPemPkcs8": "-----BEGIN PRIVATE KEY-----\nMOCK\n-----END PRIVATE KEY-----\n",
         "publicKeyOpenssh": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI" + digest("pub", name)[:40],
         "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nMOCK\n-----END PUBLIC KEY-----\n",
     }

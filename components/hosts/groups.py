@@ -39,6 +39,10 @@ class Peers:
             known = ", ".join(sorted(self._peers)) or "none"
             raise KeyError(f"no host group {name!r} is declared; declared: {known}") from None
 
+    def names(self) -> list[str]:
+        """Every declared group's name, sorted (e.g. to admit every host of the stack)."""
+        return sorted(self._peers)
+
     def present(self, *names: str) -> list[PeerGroup]:
         """The declared ones of ``names``, in that order."""
         return [peer for name in names if (peer := self._peers.get(name)) is not None]

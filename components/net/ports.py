@@ -86,8 +86,12 @@ _SERVICES: tuple[Service, ...] = (
     Service("mysql", (_tcp(3306),), "data", "MySQL"),
     Service("redis", (_tcp(6379),), "data", "Redis"),
     Service("elasticsearch", (_tcp(9200), _tcp(9300)), "data", "Elasticsearch HTTP and transport"),
+    Service("elasticsearch-http", (_tcp(9200),), "data", "Elasticsearch HTTP (REST) API"),
+    Service("elasticsearch-transport", (_tcp(9300),), "data", "Elasticsearch transport (node to node)"),
     Service("logstash", (_udp(5000),), "data", "Logstash UDP input"),
-    Service("kibana", (_tcp(5601),), "peer", "Kibana, behind its proxy"),
+    Service("beats", (_tcp(5044),), "data", "Logstash Beats input (log shippers, mutual TLS)"),
+    # Data class, so the pack judges it: Kibana is only ever reached through its nginx proxy.
+    Service("kibana", (_tcp(5601),), "data", "Kibana, behind its proxy"),
     Service("rancher-ipsec", (_udp(500), _udp(4500)), "peer", "Rancher IPsec overlay"),
     Service("hitcounter", (_tcp(5000),), "peer", "hit-counter app behind its load balancer"),
 )

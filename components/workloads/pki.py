@@ -79,6 +79,8 @@ class IssuedCert:
     cert_pem: pulumi.Output[str]
     # Secret.
     private_key_pem: pulumi.Output[str]
+    # The same key as PKCS#8 PEM (secret): what Logstash's Beats input requires for ssl_key.
+    private_key_pkcs8_pem: Optional[pulumi.Output[str]] = None
 
 
 class PrivateCa(pulumi.ComponentResource):
@@ -160,4 +162,6 @@ class PrivateCa(pulumi.ComponentResource):
             set_subject_key_id=True,
             opts=child,
         )
-        return IssuedCert(cert.cert_pem, pulumi.Output.secret(key.private_key_pem))
+        return IssuedCert(
+            cert.cert_pem, pulumi.Output.secret(key.private_key_pem), pulumi.Output.secret(key.private_key_pem_pkcs8)
+        )

@@ -90,6 +90,8 @@ EXPECTED_LEVELS = {
     "eks-endpoint-restricted": "mandatory",
     "k8s-nodegroup-autoscaling-bounds": "mandatory",
     "k8s-workload-redundancy": "mandatory",
+    "elasticsearch-master-quorum": "mandatory",
+    "logging-pipeline-redundancy": "mandatory",
 }
 
 

@@ -119,8 +119,13 @@ def test_adding_a_zone_is_flagged_before_it_can_move_a_volume(base, tmp_path) ->
         c[f"{P}workloads"]["storage"]["servers"] = 3
 
     d = diff_plans(base, plan_with(tmp_path, add))
-    # A third server lands in the new zone; the first two keep theirs.
-    assert replaced_of(d, HOSTS) == [] and replaced_of(d, STATEFUL) == []
+    # A third server lands in the new zone; the first two keep theirs. The only group with more
+    # hosts than the old zones, the 3 Elasticsearch masters, spreads over the new zone: its third
+    # host moves with an empty volume, and the diff says so before anything happens (the
+    # cluster re-replicates onto it; see the logging README's drill).
+    assert replaced_of(d, HOSTS) == ["es-master-2-vm-instance"]
+    assert replaced_of(d, STATEFUL) == ["es-master-2-data-volume"]
+    assert any("es-master-2-data-volume" in danger and "comes back empty" in danger for danger in d.dangers)
     assert "storage-2-data-volume" in [r["name"] for r in d.added]
     added = {r["name"]: r for r in d.added}
     assert added["storage-2-vm-instance"]["inputs"]["availabilityZone"] == "us-east-1c"
@@ -186,7 +191,8 @@ def test_a_new_volume_re_runs_the_data_directories_and_both_bootstraps(base) -> 
     by_name = {r["name"]: r for r in base["resources"]}
     urn = {r["name"]: r["urn"] for r in base["resources"] if r["type"] in STATEFUL}
     assert sorted(urn) == ["database-0-data-disk", "database-1-data-disk", "database-2-data-disk",
-                           "storage-0-data-volume", "storage-1-data-volume"]
+                           "es-master-0-data-volume", "es-master-1-data-volume", "es-master-2-data-volume",
+                           "log-redis-0-data-volume", "storage-0-data-volume", "storage-1-data-volume"]
 
     def fed_by(resource: str) -> set[str]:
         deps = by_name[resource]["propertyDependencies"]

@@ -60,10 +60,21 @@ def test_haproxy_configs_pass_haproxy_c(plan, tmp_path, validator):
 def test_nginx_configs_pass_nginx_t(plan, tmp_path, validator):
     configs = uploads(plan, "nginx.conf")
     assert configs, "the game serves its client through nginx"
+    assert any("auth_basic" in content for _, content in configs), "Kibana is published through nginx"
     nginx = validator("nginx", "nginx")
+    # The Kibana proxy reads its certificate, key and htpasswd (written by the container's
+    # entrypoint from its secret environment) from /etc/nginx/certs: the same files, made here.
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(certs / "server.key"), "-out", str(certs / "server.crt")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (certs / "htpasswd").write_text("kibana:$2a$10$" + "a" * 53 + "\n")
     for what, content in configs:
         path = tmp_path / "nginx.conf"
-        path.write_text(content)
+        path.write_text(content.replace("/etc/nginx/certs/", f"{certs}/"))
         validate([nginx, "-t", "-q", "-c", str(path)], what)
 
 
@@ -85,7 +96,7 @@ def test_every_cloud_config_uses_only_keys_rancheros_accepts(plan, tmp_path, val
     if plan["stack"] == "local":
         assert documents == []
         return
-    assert len(documents) == 9
+    assert len(documents) == 9 + 9  # the three systems' hosts, then the logging system's
     for name, text in documents:
         assert text.startswith("#cloud-config\n"), name
         doc = yaml.safe_load(text)

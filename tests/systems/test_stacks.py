@@ -47,13 +47,14 @@ def test_every_shipped_stack_passes_the_policy_pack(plans, stack):
 
 def test_dev_has_hosts_firewalls_and_volumes_on_all_three_clouds(plans):
     dev = plans["dev"]
-    assert len(of_type(dev, "aws:ec2/instance:Instance")) == 3  # 2 Gluster servers + 1 game host
+    # 2 Gluster servers + 1 game host + logging: 3 ES masters, 2 collectors, Redis, 2 indexers, Kibana
+    assert len(of_type(dev, "aws:ec2/instance:Instance")) == 3 + 9
     assert len(of_type(dev, "gcp:compute/instance:Instance")) == 3  # Mongo members
     assert len(of_type(dev, "digitalocean:index/droplet:Droplet")) == 3  # 2 apps + load balancer
     assert of_type(dev, "aws:ec2/securityGroup:SecurityGroup")
     assert of_type(dev, "gcp:compute/firewall:Firewall")
     assert of_type(dev, "digitalocean:index/firewall:Firewall")
-    assert len(of_type(dev, "aws:ebs/volume:Volume")) == 2
+    assert len(of_type(dev, "aws:ebs/volume:Volume")) == 2 + 4  # Gluster bricks, ES masters, Redis
     assert len(of_type(dev, "gcp:compute/disk:Disk")) == 3
     assert {r["name"] for r in of_type(dev, "rancher-stacks:index:GlusterCluster")} == {"storage"}
     assert of_type(dev, "rancher-stacks:index:MongoReplicaSet")[0]["inputs"]["members"] == 3
@@ -137,7 +138,8 @@ def test_a_replaced_machine_gets_its_volume_only_after_the_old_one_let_go(plans,
     """Attachments are replaced delete-first (a disk attaches to one machine at a time: AWS
     VolumeInUse otherwise), and AWS stops the old instance before detaching."""
     attachments = [r for t in ATTACHMENTS for r in of_type(plans[stack], t)]
-    assert len(attachments) == {"dev": 2 + 3, "prod": 3 + 5}[stack]
+    # Gluster + Mongo, then logging: the ES masters (and data nodes in prod) and Redis.
+    assert len(attachments) == {"dev": 2 + 3 + 3 + 1, "prod": 3 + 5 + 3 + 3 + 1}[stack]
     assert all(a["deleteBeforeReplace"] for a in attachments)
     for a in of_type(plans[stack], ATTACHMENTS[0]):
         assert a["inputs"]["stopInstanceBeforeDetaching"] is True
@@ -333,7 +335,7 @@ def test_every_data_volume_is_on_a_snapshot_schedule(plans, stack):
     assert dlm["inputs"]["state"] == "ENABLED" and details["schedules"][0]["retainRule"]["intervalUnit"] == "DAYS"
     ebs = of_type(plan, "aws:ebs/volume:Volume")
     tagged = [v for v in ebs if details["targetTags"].items() <= v["inputs"]["tags"].items()]
-    assert len(ebs) == len(tagged) == {"dev": 2, "prod": 3}[stack]
+    assert len(ebs) == len(tagged) == {"dev": 2 + 4, "prod": 3 + 7}[stack]
     (schedule,) = of_type(plan, GCP_SCHEDULE)
     assert schedule["inputs"]["snapshotSchedulePolicy"]["retentionPolicy"]["onSourceDiskDelete"] == "KEEP_AUTO_SNAPSHOTS"
     disks = {d["urn"] for d in of_type(plan, "gcp:compute/disk:Disk")}
@@ -369,7 +371,10 @@ def test_a_volume_off_its_schedule_fails_the_pack_naming_it(plans):
     ]
     disabled = _mutated(dev, "aws-snapshots", lambda i: i.update(state="DISABLED"))
     flagged = backup_violations(disabled)
-    assert sorted(flagged) == ["storage-0-data-volume", "storage-1-data-volume"]
+    assert sorted(flagged) == [
+        "es-master-0-data-volume", "es-master-1-data-volume", "es-master-2-data-volume", "log-redis-0-data-volume",
+        "storage-0-data-volume", "storage-1-data-volume",
+    ]  # fmt: skip
     assert all("the DLM policy aws-snapshots that targets it is DISABLED" in m for m in flagged.values())
     detached = _mutated(dev, "database-1-data-snapshots", None)
     assert list(backup_violations(detached)) == ["database-1-data-disk"]

@@ -1,0 +1,1 @@
+"""Elasticsearch: component and pure renderers."""

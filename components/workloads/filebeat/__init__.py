@@ -1,0 +1,1 @@
+"""Filebeat: component and pure renderers."""

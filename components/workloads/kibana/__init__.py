@@ -1,0 +1,1 @@
+"""Kibana: component and pure renderers."""

@@ -1,0 +1,1 @@
+"""Logstash: component and pure renderers."""

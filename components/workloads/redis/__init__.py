@@ -1,0 +1,1 @@
+"""Redis: component and pure renderers."""
