@@ -16,6 +16,14 @@ containers), and keep the tests' expectations in step.
   a ``slim-bookworm`` variant.
 * ``GLUSTER_IMAGE``: gluster/gluster-containers publishes no release tags, only named builds; this
   one names the GlusterFS 4.0 build on CentOS 7 and is never re-pointed like ``latest``.
+* ``JENKINS_IMAGE``: jenkinsci/docker tag ``2.568.2`` (commit 53f5d618, 2026-08-04), the current
+  LTS line; ``docker-bake.hcl``'s ``debian_tags`` publishes ``<JENKINS_VERSION>-lts-jdk21`` for an
+  LTS build with JDK 21 on Debian (trixie). The controller image is built ``FROM`` it.
+* ``JENKINS_AGENT_IMAGE``: jenkinsci/docker-agent tag ``3355.v388858a_47b_33-5`` (commit 6780e76,
+  2025-12-30); ``linux_tags`` in its ``docker-bake.hcl`` publishes
+  ``jenkins/inbound-agent:<REMOTING_VERSION>-<BUILD_NUMBER>-jdk21`` for the Debian default.
+* ``DIND_IMAGE``: docker-library/docker ``versions.json`` (commit 3289af8, 2026-08-06): 29 is
+  29.7.2; ``generate-stackbrew-library.sh`` tags the ``dind`` variant ``<version>-dind``.
 """
 
 from __future__ import annotations
@@ -24,3 +32,6 @@ MONGO_IMAGE = "mongo:7.0.37"
 HAPROXY_IMAGE = "haproxy:3.0.25"
 NODE_IMAGE = "node:22.23.2-bookworm-slim"
 GLUSTER_IMAGE = "gluster/gluster-centos:gluster4u0_centos7"
+JENKINS_IMAGE = "jenkins/jenkins:2.568.2-lts-jdk21"
+JENKINS_AGENT_IMAGE = "jenkins/inbound-agent:3355.v388858a_47b_33-5-jdk21"
+DIND_IMAGE = "docker:29.7.2-dind"

@@ -6,7 +6,7 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import backups, containers, ports, replicas, security
+from . import backups, ci, containers, ports, replicas, security
 
 PACK_NAME: Final = "rancher-stacks-policies"
 PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
@@ -14,4 +14,5 @@ PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
 
 ALL_POLICIES: Final[list[Policy]] = [
     *ports.POLICIES, *security.POLICIES, *containers.POLICIES, *replicas.POLICIES, *backups.POLICIES,
+    *ci.POLICIES,
 ]

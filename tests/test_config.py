@@ -36,6 +36,7 @@ def test_dev_runs_on_all_three_clouds():
     assert set(clouds.values()) == {"aws", "gcp", "digitalocean"}
     assert clouds == {
         "storage": "aws", "game": "aws", "database": "gcp", "webapp": "digitalocean", "load_balancer": "digitalocean",
+        "ci": "aws",
     }
 
 

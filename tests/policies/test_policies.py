@@ -80,13 +80,15 @@ EXPECTED_LEVELS = {
     "ec2-imdsv2-required": "mandatory",
     "docker-tcp-requires-tls": "mandatory",
     "database-traffic-encrypted": "mandatory",
-    "container-privileges": "mandatory",
+    "privileged-containers-allowlist": "mandatory",
     "gluster-replica-quorum": "mandatory",
     "mongo-replica-set-quorum": "mandatory",
     "load-balancer-redundancy": "mandatory",
     "data-volume-protected": "mandatory",
     "replica-zone-spread": "advisory",
     "data-volume-backed-up": "mandatory",
+    "ci-home-retained": "mandatory",
+    "ci-login-required": "mandatory",
 }
 
 
