@@ -8,8 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from rancher_stacks.config import DatabaseWorkload, GameWorkload, LoadBalancerWorkload, StorageWorkload
-from rancher_stacks.images import GLUSTER_IMAGE, HAPROXY_IMAGE, MONGO_IMAGE, NODE_IMAGE
+from rancher_stacks.config import CiWorkload, DatabaseWorkload, GameWorkload, LoadBalancerWorkload, StorageWorkload
+from rancher_stacks.images import (
+    DIND_IMAGE,
+    GLUSTER_IMAGE,
+    HAPROXY_IMAGE,
+    JENKINS_AGENT_IMAGE,
+    JENKINS_IMAGE,
+    MONGO_IMAGE,
+    NODE_IMAGE,
+)
 from tools.plan import plan_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,8 +29,9 @@ PINNED = re.compile(
 # An exact release: a tag that starts with a full x.y.z version (``mongo:7.0.37``,
 # ``node:22.23.2-bookworm-slim``), or a digest. A minor tag such as ``mongo:7.0`` moves.
 EXACT = re.compile(r"^[a-z0-9][a-z0-9./_-]*(:\d+\.\d+\.\d+[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?|(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64})$")
-# Named builds whose project publishes no release tags (rancher_stacks.images says why).
-NAMED_BUILDS = {GLUSTER_IMAGE}
+# Named builds whose project publishes no release tags (rancher_stacks.images says why), and the
+# inbound agent, whose release is remoting's build number plus the image build (exact too).
+NAMED_BUILDS = {GLUSTER_IMAGE, JENKINS_AGENT_IMAGE}
 
 
 def test_the_pattern_tells_pinned_from_floating() -> None:
@@ -39,6 +48,9 @@ def config_defaults() -> list[str]:
         GameWorkload.model_fields["node_image"].default,
         DatabaseWorkload.model_fields["image"].default,
         LoadBalancerWorkload.model_fields["image"].default,
+        CiWorkload.model_fields["controller_image"].default,
+        CiWorkload.model_fields["agent_image"].default,
+        CiWorkload.model_fields["dind_image"].default,
     ]
 
 
@@ -57,6 +69,11 @@ def dockerfile_bases() -> list[str]:
 def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
     plan = plan_stack(ROOT / f"Pulumi.{stack}.yaml")
     images = [r["inputs"]["name"] for r in plan["resources"] if r["type"] == "docker:index/remoteImage:RemoteImage"]
+    # The images we build FROM (the Jenkins controller and agent, from their rendered Dockerfiles).
+    for r in plan["resources"]:
+        if r["type"] == "docker:index/image:Image" and r["inputs"]["imageName"].startswith("jenkins-"):
+            text = (ROOT / r["inputs"]["build"]["context"] / "Dockerfile").read_text()
+            images += [m.split()[0] for m in re.findall(r"^FROM\s+(.+)$", text, re.M)]
     images += [r["inputs"]["build"]["args"]["NODE_IMAGE"] for r in plan["resources"]
                if r["type"] == "docker:index/image:Image" and "NODE_IMAGE" in r["inputs"]["build"].get("args", {})]
     assert images
@@ -68,6 +85,8 @@ def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
 
 def test_exact_means_a_full_version_or_a_digest() -> None:
     assert EXACT.match(MONGO_IMAGE) and EXACT.match(HAPROXY_IMAGE) and EXACT.match(NODE_IMAGE)
+    assert EXACT.match(JENKINS_IMAGE) and EXACT.match(DIND_IMAGE)
+    assert re.match(r"^jenkins/inbound-agent:\d+\.v[0-9a-f_]+-\d+-jdk21$", JENKINS_AGENT_IMAGE)
     assert EXACT.match("haproxy@sha256:" + "a" * 64) and EXACT.match("python:3.12.13-slim-bookworm")
     for moving in ("mongo:7.0", "node:22-bookworm-slim", "python:3.12-slim", "haproxy:3"):
         assert not EXACT.match(moving), moving

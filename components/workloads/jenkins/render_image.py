@@ -62,10 +62,11 @@ def render_controller_dockerfile(base_image: str) -> str:
             'ENV JAVA_OPTS="-Djenkins.install.runSetupWizard=false" \\',
             f"    CASC_JENKINS_CONFIG={CASC_DIR}",
             "",
-            f"COPY --chown=jenkins:jenkins plugins.txt {PLUGINS_PATH}",
+            f"COPY --chown=1000:1000 plugins.txt {PLUGINS_PATH}",
             f"RUN jenkins-plugin-cli --plugin-file {PLUGINS_PATH}",
             "",
-            "USER jenkins",
+            "# The image's jenkins user (jenkinsci/docker: uid 1000), numeric so the host can resolve it.",
+            "USER 1000:1000",
             "",
         ]
     )
@@ -83,7 +84,8 @@ def render_agent_dockerfile(agent_image: str, dind_image: str) -> str:
             f"FROM {agent_image}",
             "# The static docker CLI only; the daemon is the dind sidecar (DOCKER_HOST=tcp://docker:2376).",
             "COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker",
-            "USER jenkins",
+            "# The image's jenkins user (jenkinsci/docker-agent: uid 1000).",
+            "USER 1000:1000",
             "",
         ]
     )
