@@ -14,9 +14,12 @@ Per host, on a user-defined bridge network of its own (``<name>-net``):
   / Docker", with the agent in the Jenkins container's place). It connects to the controller over
   WebSocket (``JENKINS_WEB_SOCKET=true``, jenkinsci/docker-agent ``jenkins-agent``) through the
   controller's HTTP port, as node ``<host name>``; the node's secret, fetched from the controller
-  (``JenkinsController.agent_secret``), is uploaded as a file and passed as ``-secret @<file>``
-  (remoting reads a secret from the file an ``@`` names, as the controller's own agent page
-  shows), so it is neither in the container's environment nor on a command line.
+  (``JenkinsController.agent_secret``), is uploaded as a file and passed as ``-secret @<file>``:
+  the image's ``jenkins-agent`` script hands ``JENKINS_SECRET`` to ``-secret`` verbatim, and
+  remoting parses its arguments with args4j (``Launcher.java``: ``new CmdLineParser(launcher)``,
+  jenkinsci/remoting fa5f12a8), whose ``@file`` syntax replaces the argument by the file's lines;
+  Jenkins' own agent page shows the same ``-secret @secret-file``. So the secret is neither in
+  the container's environment nor on a command line.
 """
 
 from __future__ import annotations

@@ -22,6 +22,12 @@ home volume, or a first start) converges on the same configuration; nothing is c
 
 Only top-level keys Jenkins knows are emitted (:data:`TOP_LEVEL_KEYS`); the YAML is produced by
 PyYAML, never by string concatenation.
+
+Sources (jenkinsci/configuration-as-code-plugin at 58646eb6, 2026-08-17): ``demos/build_agents``
+(``permanent`` nodes, ``launcher: inbound: webSocket: true``), ``demos/matrix-auth`` (the
+``globalMatrix: entries:`` form), ``docs/features/secrets.adoc`` (``${VAR}`` resolution, and
+``^${...}`` as the escape: the pipeline below avoids ``${`` altogether, so the password is the
+document's only variable), README ("CASC_JENKINS_CONFIG": a file or a directory of ``.yaml``).
 """
 
 from __future__ import annotations

@@ -6,9 +6,13 @@
   ``jenkins`` user's (uid 1000, jenkinsci/docker README: "running as uid 1000"; the data
   directories are created root-owned) and replace ``jenkins.yaml`` atomically with the document
   read from standard input. Then, if the controller is already running, ask JCasC to reload
-  (``POST /configuration-as-code/reload``, an administrator action that needs the CSRF crumb of
-  the same session): so adding or removing agents rewrites the node definitions without
-  restarting Jenkins.
+  (``POST /configuration-as-code/reload``, configuration-as-code-plugin
+  ``docs/features/configurationReload.md``; ``ConfigurationAsCode.doReload`` is ``@RequirePOST``
+  and needs Overall/Manage, so the POST carries the CSRF crumb of the same session): adding or
+  removing agents rewrites the node definitions without restarting Jenkins. With a password
+  (not an API token) Jenkins wants a crumb, and since 2.176.2 one issued to the same web session
+  (CloudBees KB "CSRF Protection Explained", which also gives the ``crumbIssuer/api/xml?xpath=``
+  form used here), hence the cookie jar.
 * :func:`render_fetch_secret` prints one agent node's secret, once the controller is up and the
   node exists: ``GET /computer/<node>/jenkins-agent.jnlp`` as the administrator returns the
   inbound launch file whose first ``<argument>`` is the node's secret. The secret is an HMAC of
