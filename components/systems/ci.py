@@ -133,7 +133,7 @@ def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
     else:
         ca = PrivateCa(f"{FRONT}-ca", "rancher-stacks CI front CA")
         issued = ca.issue(
-            f"{FRONT}-tls",
+            f"{FRONT}-ca-tls",
             "jenkins",
             ca,
             addresses=front_host.public_address.apply(lambda a: [a]),

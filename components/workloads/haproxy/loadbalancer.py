@@ -151,6 +151,7 @@ class LoadBalancer(pulumi.ComponentResource):
         uploads = [docker.ContainerUploadArgs(file=CONFIG_PATH, content=self.config)]
         if args.tls_pem is not None:
             # Readable by the image's unprivileged haproxy user; the container runs nothing else.
+            # A secret input: the engine keeps the same-named output secret too.
             uploads.append(
                 docker.ContainerUploadArgs(
                     file=TLS_PEM_PATH, content=pulumi.Output.secret(args.tls_pem), permissions="0444"
@@ -167,9 +168,7 @@ class LoadBalancer(pulumi.ComponentResource):
             restart="unless-stopped",
             opts=pulumi.ResourceOptions.merge(
                 host.docker_opts(self),
-                pulumi.ResourceOptions(
-                    delete_before_replace=True, additional_secret_outputs=["uploads"] if tls else None
-                ),
+                pulumi.ResourceOptions(delete_before_replace=True),
             ),
         )
         scheme, default_port = ("https", 443) if tls else ("http", 80)

@@ -206,7 +206,7 @@ class JenkinsController(pulumi.ComponentResource):
             hosts=[LOCAL_GATEWAY] if host.is_local else None,
             restart="unless-stopped",
             opts=pulumi.ResourceOptions.merge(
-                host.docker_opts(self, depends_on=[self.prepare]),
+                host.docker_opts(self, depends_on=[self.prepare, *data.ready]),
                 pulumi.ResourceOptions(additional_secret_outputs=["envs"], delete_before_replace=True),
             ),
         )
