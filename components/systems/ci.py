@@ -42,6 +42,7 @@ from ..workloads.pki import SERVER_USES, PrivateCa
 from .registry import Exports, System
 
 CONTROLLER, AGENTS, FRONT = "ci", "ci-agent", "ci-front"
+FRONT_STATS_PORT = 8405
 
 
 def _ci(cfg: StackConfig) -> CiWorkload:
@@ -148,6 +149,8 @@ def _deploy(cfg: StackConfig, groups: Mapping[str, HostGroup]) -> Exports:
             backends=[Backend(controller_host.host_name, address, port)],
             health_path="/login",
             public_port=ci.public_port,
+            # Not the web tier balancer's 8404: on the local daemon both publish on one loopback.
+            stats_port=FRONT_STATS_PORT,
             tls_pem=tls_pem,
         ),
     )

@@ -235,3 +235,19 @@ def test_no_agents_without_a_pipeline_is_a_controller_alone(tmp_path):
     plan = plan_stack(edited(tmp_path, edit))
     assert not [r for r in plan["resources"] if r["name"].startswith("ci-agent")]
     assert plan["outputs"]["jenkinsAgents"] == []
+
+
+def test_no_two_local_containers_publish_the_same_host_port():
+    """The local stack runs every system on one daemon: a port published twice fails the deploy."""
+    local = plan_stack(ROOT / "Pulumi.local.yaml")
+    published = [
+        (p.get("ip", "0.0.0.0"), p["external"], r["name"])
+        for r in local["resources"]
+        if r["type"] == CONTAINER
+        for p in r["inputs"].get("ports") or []
+    ]
+    taken: dict[int, str] = {}
+    for _ip, port, name in published:
+        assert port not in taken, f"{name} and {taken[port]} both publish {port}"
+        taken[port] = name
+    assert {8090, 8443, 8405} <= set(taken)
