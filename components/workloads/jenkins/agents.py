@@ -37,6 +37,7 @@ from ...naming import type_token
 from .controller import write_build_context
 from .render_casc import AGENT_REMOTE_FS
 from .render_image import render_agent_dockerfile
+from .render_scripts import agent_environment
 
 DIND_ALIAS = "docker"
 DIND_PORT = 2376
@@ -101,16 +102,16 @@ class JenkinsAgent(pulumi.ComponentResource):
             f"{name}-agent",
             name=f"{name}-agent",
             image=image.image_name,
-            envs=[
-                pulumi.Output.concat("JENKINS_URL=", args.controller_url),
-                f"JENKINS_AGENT_NAME={args.node}",
-                f"JENKINS_SECRET=@{SECRET_FILE}",
-                "JENKINS_WEB_SOCKET=true",
-                f"JENKINS_AGENT_WORKDIR={AGENT_REMOTE_FS}",
-                f"DOCKER_HOST=tcp://{DIND_ALIAS}:{DIND_PORT}",
-                "DOCKER_TLS_VERIFY=1",
-                f"DOCKER_CERT_PATH={CERTS_CLIENT}",
-            ],
+            envs=pulumi.Output.from_input(args.controller_url).apply(
+                lambda url: agent_environment(
+                    controller_url=url,
+                    node=args.node,
+                    secret_file=SECRET_FILE,
+                    workdir=AGENT_REMOTE_FS,
+                    docker_host=f"tcp://{DIND_ALIAS}:{DIND_PORT}",
+                    cert_path=CERTS_CLIENT,
+                )
+            ),
             uploads=[
                 docker.ContainerUploadArgs(
                     file=SECRET_FILE, content=pulumi.Output.secret(args.secret), permissions="0444"

@@ -120,3 +120,41 @@ def render_fetch_secret(
         ]
     )
     return f"set -eu\ndocker exec {controller} sh -c {shlex.quote(inner)}\n"
+
+
+def agent_environment(
+    *,
+    controller_url: str,
+    node: str,
+    secret_file: str,
+    workdir: str,
+    docker_host: str,
+    cert_path: str,
+) -> list[str]:
+    """How an agent container launches: the environment the image's ``jenkins-agent`` entrypoint
+    turns into remoting's arguments (jenkinsci/docker-agent ``jenkins-agent``: ``JENKINS_URL`` to
+    ``-url``, ``JENKINS_SECRET`` to ``-secret``, ``JENKINS_AGENT_NAME`` to ``-name``,
+    ``JENKINS_WEB_SOCKET=true`` to ``-webSocket``, ``JENKINS_AGENT_WORKDIR`` to ``-workDir``), plus
+    the docker CLI's (``DOCKER_HOST``, ``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``).
+
+    The secret is never a value here: ``@<file>`` makes remoting read it from the file.
+    """
+    if not re.match(r"^https?://[A-Za-z0-9.-]+(:\d+)?/$", controller_url):
+        raise ValueError(f"controller URL {controller_url!r} must be http(s)://host[:port]/")
+    if not _NODE.match(node):
+        raise ValueError(f"node name {node!r} is not valid")
+    for path in (secret_file, workdir, cert_path):
+        if not _PATH.match(path):
+            raise ValueError(f"path {path!r} must be a plain absolute path")
+    if not re.match(r"^tcp://[a-z0-9.-]+:2376$", docker_host):
+        raise ValueError(f"DOCKER_HOST {docker_host!r} must be tcp://<name>:2376 (the TLS port)")
+    return [
+        f"JENKINS_URL={controller_url}",
+        f"JENKINS_AGENT_NAME={node}",
+        f"JENKINS_SECRET=@{secret_file}",
+        "JENKINS_WEB_SOCKET=true",
+        f"JENKINS_AGENT_WORKDIR={workdir}",
+        f"DOCKER_HOST={docker_host}",
+        "DOCKER_TLS_VERIFY=1",
+        f"DOCKER_CERT_PATH={cert_path}",
+    ]

@@ -238,3 +238,29 @@ def test_yaml_reads_back_what_was_rendered(tmp_path: Path):
     path = tmp_path / "jenkins.yaml"
     path.write_text(render_casc(SPEC))
     assert yaml.safe_load(path.read_text())["unclassified"]["location"]["url"] == "https://203.0.113.9/"
+
+
+def test_the_agent_launches_over_websocket_with_its_secret_in_a_file_and_tls_to_dind():
+    from rancher_stacks.workloads.jenkins.render_scripts import agent_environment
+
+    env = agent_environment(
+        controller_url="http://10.0.0.5:8080/",
+        node="ci-agent-0",
+        secret_file="/home/jenkins/.agent-secret",
+        workdir="/home/jenkins/agent",
+        docker_host="tcp://docker:2376",
+        cert_path="/certs/client",
+    )
+    pairs = dict(e.split("=", 1) for e in env)
+    assert pairs["JENKINS_WEB_SOCKET"] == "true" and pairs["JENKINS_SECRET"] == "@/home/jenkins/.agent-secret"
+    assert pairs["DOCKER_HOST"] == "tcp://docker:2376" and pairs["DOCKER_TLS_VERIFY"] == "1"
+    assert pairs["JENKINS_URL"] == "http://10.0.0.5:8080/" and pairs["JENKINS_AGENT_NAME"] == "ci-agent-0"
+    with pytest.raises(ValueError, match="2376"):
+        agent_environment(
+            controller_url="http://10.0.0.5:8080/",
+            node="ci-agent-0",
+            secret_file="/s",
+            workdir="/w",
+            docker_host="tcp://docker:2375",
+            cert_path="/c",
+        )
