@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Mapping, Optional, Union
 
 from pydantic import (
@@ -27,11 +28,14 @@ from pydantic.alias_generators import to_camel
 from .host_memory import LOCAL_HEAP_MB, MIN_HEAP_MB, host_memory_mb, known_sizes, max_heap_mb
 from .hostos import RELEASES, HostOsName, HostOsRelease, glibc_234_reason
 from .images import (
+    DIND_IMAGE,
     EKS_VERSIONS,
     ELASTICSEARCH_IMAGE,
     FILEBEAT_IMAGE,
     GLUSTER_IMAGE,
     HAPROXY_IMAGE,
+    JENKINS_AGENT_IMAGE,
+    JENKINS_IMAGE,
     KIBANA_IMAGE,
     LINUX_DASH_IMAGE,
     LOGSTASH_IMAGE,
@@ -401,6 +405,167 @@ class LoggingWorkload(_Workload):
         ]
 
 
+# The controller's plugins, pinned to the versions jenkinsci/bom's ``bom-2.568.x`` (commit d2cd31e0,
+# 2026-08-21) tests together on the 2.568.x LTS line (bom-weekly/pom.xml for every one but
+# workflow-job, which bom-2.568.x/pom.xml overrides). The BOM only lists released versions; the
+# plugins' dependencies are resolved by jenkins-plugin-cli at build time.
+CI_DEFAULT_PLUGINS: tuple[str, ...] = (
+    "configuration-as-code:2117.vc05a_0b_e6b_f4e",
+    "job-dsl:3732.v9a_c49a_61a_313",
+    "matrix-auth:3.3",
+    "git:5.10.1",
+    "workflow-job:1571.1580.v18e46842c125",
+    "workflow-cps:4370.v49a_6937566b_6",
+    "workflow-durable-task-step:1479.v56e587f413a_7",
+    "workflow-basic-steps:1098.v808b_fd7f8cf4",
+    "workflow-scm-step:466.va_d69e602552b_",
+)
+# What the rendered configuration itself uses: JCasC, the global matrix; with the first pipeline
+# also Job DSL (``jobs:``), Pipeline jobs (workflow-job, workflow-cps), ``node``/``sh``
+# (workflow-durable-task-step) and the ``git`` step.
+CI_REQUIRED_PLUGINS: tuple[str, ...] = ("configuration-as-code", "matrix-auth")
+CI_PIPELINE_PLUGINS: tuple[str, ...] = ("job-dsl", "workflow-job", "workflow-cps", "workflow-durable-task-step", "git")
+
+
+_CI_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_PLUGIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# A release version: digits first, then what Jenkins' CD versions use (3732.v9a_c49a_61a_313).
+_PLUGIN_VERSION = re.compile(r"^[0-9][0-9A-Za-z._+-]*$")
+
+
+def check_label(label: str) -> str:
+    """A Jenkins agent label usable in a label expression: one word, no spaces or operators."""
+    if not _CI_LABEL.match(label):
+        raise ValueError(
+            f"a label of one word (letters, digits, '_', '.' or '-'); {label!r} would not be one label "
+            "(Jenkins splits labels on spaces)"
+        )
+    return label
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """One Jenkins plugin pinned to a release."""
+
+    name: str
+    version: str
+
+    def __post_init__(self) -> None:
+        if not _PLUGIN_NAME.match(self.name):
+            raise ValueError(f"a plugin name of letters, digits, '.', '_' or '-'; got {self.name!r}")
+        if not _PLUGIN_VERSION.match(self.version):
+            raise ValueError(f"a release version for plugin {self.name} (e.g. 5.10.1); got {self.version!r}")
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+def parse_plugin(spec: str) -> Plugin:
+    """``name:version`` -> :class:`Plugin`; a missing version, ``latest`` or a URL is refused."""
+    name, sep, version = spec.strip().partition(":")
+    if not sep or not version:
+        raise ValueError(f"a plugin pinned as name:version (e.g. git:5.10.1); {spec!r} has no version")
+    return Plugin(name, version)
+
+
+class CiPipeline(_Model):
+    """The first job: builds and tests apps/hitcounter from this project's Git repository."""
+
+    # Where Jenkins clones the project from (the repository holding apps/hitcounter).
+    repository: str = Field(pattern=r"^(https://|ssh://|git@)[A-Za-z0-9@:/._~+-]+$")
+    branch: str = Field(default="main", pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+    # The agent label the job runs on; one of agentLabels.
+    label: str = "docker"
+
+
+class CiTls(_Model):
+    """The front's certificate (PEM, chain first) and key; unset: the stack's own CA signs one."""
+
+    certificate_pem: str = Field(pattern=r"^-----BEGIN CERTIFICATE-----")
+    # Keep it a secret in the stack file (pulumi config set --secret).
+    private_key_pem: SecretStr
+
+
+class CiWorkload(_Workload):
+    """Jenkins: a controller on a retained home volume, N Docker-in-Docker agents, an HTTPS front."""
+
+    data_volume_gb: int = Field(default=20, ge=1, le=16384)
+    # Agent hosts, one inbound agent and one dind daemon each (0: a controller without agents).
+    agents: int = Field(default=2, ge=0, le=32)
+    agent_size: Optional[str] = None
+    agent_labels: list[str] = Field(default_factory=lambda: ["docker", "linux"], min_length=1)
+    executors: int = Field(default=2, ge=1, le=16)
+    # name:version, every one pinned.
+    plugins: list[str] = Field(default_factory=lambda: list(CI_DEFAULT_PLUGINS))
+    admin_user: str = Field(default="admin", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    # The host port the controller's UI publishes (the container's 8080): reached only by the
+    # front and the agents, never from the world.
+    http_port: int = Field(default=8080, ge=1024, le=65535)
+    # The front (HAProxy, TLS): its port, and who reaches it. worldOpen false: adminCidrs only.
+    public_port: int = Field(default=443, ge=1, le=65535)
+    world_open: bool = False
+    front_size: Optional[str] = None
+    tls: Optional[CiTls] = None
+    pipeline: Optional[CiPipeline] = None
+    controller_image: str = JENKINS_IMAGE
+    agent_image: str = JENKINS_AGENT_IMAGE
+    dind_image: str = DIND_IMAGE
+
+    @field_validator("agent_labels")
+    @classmethod
+    def _labels(cls, labels: list[str]) -> list[str]:
+        for i, label in enumerate(labels):
+            try:
+                check_label(label)
+            except ValueError as exc:
+                raise _KeyedError((i,), str(exc)) from None
+        return labels
+
+    @field_validator("plugins")
+    @classmethod
+    def _plugins(cls, plugins: list[str]) -> list[str]:
+        names: list[str] = []
+        for i, spec in enumerate(plugins):
+            try:
+                names.append(parse_plugin(spec).name)
+            except ValueError as exc:
+                raise _KeyedError((i,), str(exc)) from None
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise _KeyedError((i,), f"each plugin once; {name} is listed twice")
+        return plugins
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CiWorkload:
+        if never_public(self.public_port) or self.public_port == self.http_port:
+            raise _KeyedError(
+                ("publicPort",),
+                f"a port that may face the internet (443, 8443, ...), not {self.public_port}: the "
+                "controller's own port (8080) and other management or data ports stay behind the front",
+            )
+        names = {spec.partition(":")[0] for spec in self.plugins}
+        needed = CI_REQUIRED_PLUGINS + (CI_PIPELINE_PLUGINS if self.pipeline is not None else ())
+        missing = [name for name in needed if name not in names]
+        if missing:
+            raise _KeyedError(
+                ("plugins",), f"the plugins the rendered configuration uses; missing {', '.join(missing)}"
+            )
+        if self.pipeline is not None:
+            if self.agents == 0:
+                raise _KeyedError(
+                    ("agents",),
+                    "at least 1 agent: the pipeline runs on agents only (the controller has 0 executors); "
+                    "or remove workloads.ci.pipeline",
+                )
+            if self.pipeline.label not in self.agent_labels:
+                raise _KeyedError(
+                    ("pipeline", "label"),
+                    f"one of agentLabels ({', '.join(self.agent_labels)}); got {self.pipeline.label!r}",
+                )
+        return self
+
+
 class Workloads(_Model):
     storage: Optional[StorageWorkload] = None
     game: Optional[GameWorkload] = None
@@ -408,6 +573,7 @@ class Workloads(_Model):
     webapp: Optional[WebAppWorkload] = None
     load_balancer: Optional[LoadBalancerWorkload] = None
     logging: Optional[LoggingWorkload] = None
+    ci: Optional[CiWorkload] = None
 
     @model_validator(mode="after")
     def _dependencies(self) -> Workloads:

@@ -31,6 +31,14 @@ containers), and keep the tests' expectations in step.
   7.2.5, on Debian bookworm-slim (``7.2/debian/Dockerfile``, user ``redis`` uid 999).
 * ``NGINX_IMAGE``: nginx/docker-nginx ``stable/alpine/Dockerfile`` (commit 0d7f438,
   2026-04-14): the stable line is 1.30.0 (``FROM nginx:1.30.0-alpine-slim``).
+* ``JENKINS_IMAGE``: jenkinsci/docker tag ``2.568.2`` (commit 53f5d618, 2026-08-04), the current
+  LTS line; ``docker-bake.hcl``'s ``debian_tags`` publishes ``<JENKINS_VERSION>-lts-jdk21`` for an
+  LTS build with JDK 21 on Debian (trixie). The controller image is built ``FROM`` it.
+* ``JENKINS_AGENT_IMAGE``: jenkinsci/docker-agent tag ``3355.v388858a_47b_33-5`` (commit 6780e76,
+  2025-12-30); ``linux_tags`` in its ``docker-bake.hcl`` publishes
+  ``jenkins/inbound-agent:<REMOTING_VERSION>-<BUILD_NUMBER>-jdk21`` for the Debian default.
+* ``DIND_IMAGE``: docker-library/docker ``versions.json`` (commit 3289af8, 2026-08-06): 29 is
+  29.7.2; ``generate-stackbrew-library.sh`` tags the ``dind`` variant ``<version>-dind``.
 """
 
 from __future__ import annotations
@@ -87,3 +95,6 @@ EKS_VERSIONS: dict[str, KubernetesRelease] = {
     "1.35": KubernetesRelease(autoscaler="1.35.2", metrics_server="0.9.0"),
     "1.36": KubernetesRelease(autoscaler="1.36.1", metrics_server="0.9.0"),
 }
+JENKINS_IMAGE = "jenkins/jenkins:2.568.2-lts-jdk21"
+JENKINS_AGENT_IMAGE = "jenkins/inbound-agent:3355.v388858a_47b_33-5-jdk21"
+DIND_IMAGE = "docker:29.7.2-dind"

@@ -22,6 +22,8 @@ ADMIN_CIDRS: Final = "adminCidrs"
 ALLOWED_PUBLIC_PORTS: Final = "allowedPublicPorts"
 MIN_REPLICAS: Final = "minReplicas"
 PRIVILEGED_CONTAINERS: Final = "privilegedContainers"
+PRIVILEGED_IMAGES: Final = "privilegedImages"
+SINGLE_BACKEND_BALANCERS: Final = "singleBackendBalancers"
 
 PROPERTY_SCHEMAS: Final[Mapping[str, Mapping[str, Any]]] = {
     ADMIN_CIDRS: {
@@ -44,6 +46,26 @@ PROPERTY_SCHEMAS: Final[Mapping[str, Mapping[str, Any]]] = {
         "minimum": 1,
         "default": 2,
         "description": "Smallest acceptable GlusterFS replica count.",
+    },
+    PRIVILEGED_IMAGES: {
+        "type": "array",
+        "items": {"type": "string"},
+        # Docker-in-Docker (the CI agents' build daemons) and the Gluster server image.
+        "default": ["docker:*-dind", "gluster/gluster-centos:*"],
+        "description": (
+            "fnmatch patterns of the image references that may run privileged (privileged: true); "
+            "a container that publishes ports may not, whatever its image."
+        ),
+    },
+    SINGLE_BACKEND_BALANCERS: {
+        "type": "array",
+        "items": {"type": "string"},
+        # The CI front: Jenkins has one controller (its state is one home directory).
+        "default": ["ci-front"],
+        "description": (
+            "Names of LoadBalancer components allowed a single backend, for a backend that cannot be "
+            "replicated (a Jenkins controller); every other balancer needs 2 or more."
+        ),
     },
     PRIVILEGED_CONTAINERS: {
         "type": "array",
@@ -95,6 +117,8 @@ class Settings:
     allowed_public_ports: frozenset[int]
     min_replicas: int
     privileged_containers: tuple[str, ...] = ()
+    privileged_images: tuple[str, ...] = ()
+    single_backend_balancers: tuple[str, ...] = ()
 
 
 def settings(args: _HasConfig) -> Settings:
@@ -111,6 +135,8 @@ def settings(args: _HasConfig) -> Settings:
         allowed_public_ports=frozenset(_ports(merged[ALLOWED_PUBLIC_PORTS])),
         min_replicas=min_replicas,
         privileged_containers=tuple(known_strings(merged[PRIVILEGED_CONTAINERS])),
+        privileged_images=tuple(known_strings(merged[PRIVILEGED_IMAGES])),
+        single_backend_balancers=tuple(known_strings(merged[SINGLE_BACKEND_BALANCERS])),
     )
 
 

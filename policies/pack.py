@@ -6,7 +6,7 @@ from typing import Final
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import backups, clusters, containers, pipeline, ports, replicas, security
+from . import backups, ci, clusters, containers, pipeline, ports, replicas, security
 
 PACK_NAME: Final = "rancher-stacks-policies"
 PACK_ENFORCEMENT_LEVEL: Final = EnforcementLevel.MANDATORY
@@ -16,4 +16,5 @@ ALL_POLICIES: Final[list[Policy]] = [
     *ports.POLICIES, *security.POLICIES, *containers.POLICIES, *replicas.POLICIES, *backups.POLICIES,
     *clusters.POLICIES,
     *pipeline.POLICIES,
+    *ci.POLICIES,
 ]

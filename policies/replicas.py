@@ -94,11 +94,15 @@ def mongo_violations(props: Any) -> list[str]:
     return messages
 
 
-def load_balancer_violations(props: Any) -> list[str]:
-    """Backend redundancy and health checking of a load balancer."""
+def load_balancer_violations(props: Any, single_backend_ok: bool = False) -> list[str]:
+    """Backend redundancy and health checking of a load balancer.
+
+    ``single_backend_ok``: the balancer is on ``singleBackendBalancers`` (its backend cannot be
+    replicated, a Jenkins controller), so one backend is accepted; the health check still is not.
+    """
     messages = []
     backends = host_names(lookup(props, "backends"))
-    if backends is not None:
+    if backends is not None and not single_backend_ok:
         distinct = {name.strip().lower() for name in backends}
         if len(distinct) < 2:
             messages.append(
@@ -217,13 +221,24 @@ MONGO_REPLICA_SET_QUORUM: Final = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
 )
 
+def _validate_load_balancers(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    settings = config.settings(args)
+    for resource in args.resources:
+        if resource.resource_type == LOAD_BALANCER:
+            single = resource.name in settings.single_backend_balancers
+            for message in load_balancer_violations(resource.props, single):
+                report_violation(message, resource.urn)
+
+
 LOAD_BALANCER_REDUNDANCY: Final = StackValidationPolicy(
     name="load-balancer-redundancy",
-    description="Load balancers have at least 2 backends on distinct hosts and a health check path.",
-    validate=_props_validator(
-        frozenset({LOAD_BALANCER}), lambda _kind, props, _settings: load_balancer_violations(props)
+    description=(
+        "Load balancers have at least 2 backends on distinct hosts (except those on singleBackendBalancers) "
+        "and a health check path."
     ),
+    validate=_validate_load_balancers,
     enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=config.schema(config.SINGLE_BACKEND_BALANCERS),
 )
 
 DATA_VOLUME_PROTECTED: Final = StackValidationPolicy(

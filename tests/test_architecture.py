@@ -187,7 +187,7 @@ def test_systems_registry_finds_every_system_module() -> None:
 
     systems = all_systems()
     modules = sorted(p.stem for p in (ROOT / "components" / "systems").glob("*.py") if p.stem not in ("__init__", "registry"))
-    assert [s.name for s in systems] == modules == ["game", "kubernetes", "logging", "webapp"]
+    assert [s.name for s in systems] == modules == ["ci", "game", "kubernetes", "logging", "webapp"]
     for system in systems:
         section, _, key = system.section.partition(".")
         if key:

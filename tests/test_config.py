@@ -37,6 +37,7 @@ def test_dev_runs_on_all_three_clouds():
     assert clouds == {
         "storage": "aws", "game": "aws", "database": "gcp", "webapp": "digitalocean", "load_balancer": "digitalocean",
         "logging": "aws",
+        "ci": "aws",
     }
 
 

@@ -8,8 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from rancher_stacks.config import DatabaseWorkload, GameWorkload, LoadBalancerWorkload, LoggingImages, StorageWorkload
-from rancher_stacks.images import GLUSTER_IMAGE, HAPROXY_IMAGE, MONGO_IMAGE, NODE_IMAGE
+from rancher_stacks.config import (
+    CiWorkload,
+    DatabaseWorkload,
+    GameWorkload,
+    LoadBalancerWorkload,
+    LoggingImages,
+    StorageWorkload,
+)
+from rancher_stacks.images import (
+    DIND_IMAGE,
+    GLUSTER_IMAGE,
+    HAPROXY_IMAGE,
+    JENKINS_AGENT_IMAGE,
+    JENKINS_IMAGE,
+    MONGO_IMAGE,
+    NODE_IMAGE,
+)
 from tools.plan import plan_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,8 +36,9 @@ PINNED = re.compile(
 # An exact release: a tag that starts with a full x.y.z version (Kubernetes projects write vX.Y.Z) (``mongo:7.0.37``,
 # ``node:22.23.2-bookworm-slim``), or a digest. A minor tag such as ``mongo:7.0`` moves.
 EXACT = re.compile(r"^[a-z0-9][a-z0-9./_-]*(:v?\d+\.\d+\.\d+[A-Za-z0-9._-]*(@sha256:[0-9a-f]{64})?|(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64})$")
-# Named builds whose project publishes no release tags (rancher_stacks.images says why).
-NAMED_BUILDS = {GLUSTER_IMAGE}
+# Named builds whose project publishes no release tags (rancher_stacks.images says why), and the
+# inbound agent, whose release is remoting's build number plus the image build (exact too).
+NAMED_BUILDS = {GLUSTER_IMAGE, JENKINS_AGENT_IMAGE}
 
 
 def test_the_pattern_tells_pinned_from_floating() -> None:
@@ -40,6 +56,9 @@ def config_defaults() -> list[str]:
         DatabaseWorkload.model_fields["image"].default,
         LoadBalancerWorkload.model_fields["image"].default,
         *(field.default for field in LoggingImages.model_fields.values()),
+        CiWorkload.model_fields["controller_image"].default,
+        CiWorkload.model_fields["agent_image"].default,
+        CiWorkload.model_fields["dind_image"].default,
     ]
 
 
@@ -58,6 +77,11 @@ def dockerfile_bases() -> list[str]:
 def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
     plan = plan_stack(ROOT / f"Pulumi.{stack}.yaml")
     images = [r["inputs"]["name"] for r in plan["resources"] if r["type"] == "docker:index/remoteImage:RemoteImage"]
+    # The images we build FROM (the Jenkins controller and agent, from their rendered Dockerfiles).
+    for r in plan["resources"]:
+        if r["type"] == "docker:index/image:Image" and r["inputs"]["imageName"].startswith("jenkins-"):
+            text = (ROOT / r["inputs"]["build"]["context"] / "Dockerfile").read_text()
+            images += [m.split()[0] for m in re.findall(r"^FROM\s+(.+)$", text, re.M)]
     images += [r["inputs"]["build"]["args"]["NODE_IMAGE"] for r in plan["resources"]
                if r["type"] == "docker:index/image:Image" and "NODE_IMAGE" in r["inputs"]["build"].get("args", {})]
     # ... and what the stack runs on Kubernetes (the Deployments' containers).
@@ -72,6 +96,8 @@ def test_every_image_the_stacks_run_is_pinned(stack: str) -> None:
 
 def test_exact_means_a_full_version_or_a_digest() -> None:
     assert EXACT.match(MONGO_IMAGE) and EXACT.match(HAPROXY_IMAGE) and EXACT.match(NODE_IMAGE)
+    assert EXACT.match(JENKINS_IMAGE) and EXACT.match(DIND_IMAGE)
+    assert re.match(r"^jenkins/inbound-agent:\d+\.v[0-9a-f_]+-\d+-jdk21$", JENKINS_AGENT_IMAGE)
     assert EXACT.match("haproxy@sha256:" + "a" * 64) and EXACT.match("python:3.12.13-slim-bookworm")
     assert EXACT.match("registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2")
     assert not EXACT.match("registry.k8s.io/autoscaling/cluster-autoscaler:v1.35")

@@ -259,7 +259,8 @@ class DockerHost(pulumi.ComponentResource):
         triggers: Optional[Sequence[pulumi.Input[object]]] = None,
         depends_on: Sequence[pulumi.Resource] = (),
         stdin: Optional[pulumi.Input[str]] = None,
-    ) -> pulumi.Resource:
+        secret_stdout: bool = False,
+    ) -> command.local.Command | command.remote.Command:
         """Run ``script`` (sh) where this daemon's ``docker`` CLI works: over SSH, or locally.
 
         ``triggers`` re-run the script when they change (e.g. the member set of a cluster).
@@ -267,9 +268,14 @@ class DockerHost(pulumi.ComponentResource):
         variables and pulumi-command fails a command whose ``Setenv`` is refused, and a secret
         must not travel that way anyway. A script that needs a secret reads it where it already
         is (a container's own environment, through ``docker exec``), or from ``stdin`` (a secret
-        input of the command, written to the script's standard input).
+        input of the command, written to the script's standard input). ``secret_stdout`` marks
+        what the script prints as a secret (a credential it fetched), in state and in plans.
         """
-        opts = pulumi.ResourceOptions(parent=parent, depends_on=[self.ready, *depends_on])
+        opts = pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[self.ready, *depends_on],
+            additional_secret_outputs=["stdout"] if secret_stdout else None,
+        )
         if self.connection is None:
             return command.local.Command(
                 name,

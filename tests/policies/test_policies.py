@@ -80,7 +80,7 @@ EXPECTED_LEVELS = {
     "ec2-imdsv2-required": "mandatory",
     "docker-tcp-requires-tls": "mandatory",
     "database-traffic-encrypted": "mandatory",
-    "container-privileges": "mandatory",
+    "privileged-containers-allowlist": "mandatory",
     "gluster-replica-quorum": "mandatory",
     "mongo-replica-set-quorum": "mandatory",
     "load-balancer-redundancy": "mandatory",
@@ -92,6 +92,8 @@ EXPECTED_LEVELS = {
     "k8s-workload-redundancy": "mandatory",
     "elasticsearch-master-quorum": "mandatory",
     "logging-pipeline-redundancy": "mandatory",
+    "ci-home-retained": "mandatory",
+    "ci-login-required": "mandatory",
 }
 
 

@@ -190,7 +190,7 @@ def test_a_new_volume_re_runs_the_data_directories_and_both_bootstraps(base) -> 
     new, empty volume re-runs them: the property dependencies say which volume feeds which."""
     by_name = {r["name"]: r for r in base["resources"]}
     urn = {r["name"]: r["urn"] for r in base["resources"] if r["type"] in STATEFUL}
-    assert sorted(urn) == ["database-0-data-disk", "database-1-data-disk", "database-2-data-disk",
+    assert sorted(urn) == ["ci-0-data-volume", "database-0-data-disk", "database-1-data-disk", "database-2-data-disk",
                            "es-master-0-data-volume", "es-master-1-data-volume", "es-master-2-data-volume",
                            "log-redis-0-data-volume", "storage-0-data-volume", "storage-1-data-volume"]
 
@@ -205,6 +205,10 @@ def test_a_new_volume_re_runs_the_data_directories_and_both_bootstraps(base) -> 
         assert fed_by(f"storage-{i}-data-check") == {urn[f"storage-{i}-data-volume"]}
     for i in range(3):
         assert fed_by(f"database-database-{i}-dirs") == {urn[f"database-{i}-data-disk"]}
+    # The Jenkins home: its directories, and the JCasC install that owns the home for uid 1000.
+    assert fed_by("ci-dirs") == {urn["ci-0-data-volume"]}
+    # (and the front's address: the document names the public URL)
+    assert urn["ci-0-data-volume"] in fed_by("ci-casc")
     disk_ids = [t for t in by_name["database-rs-init"]["inputs"]["triggers"] if str(t).isdigit()]
     assert len(disk_ids) == 3  # diskId, not the path-like id
 

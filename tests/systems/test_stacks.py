@@ -48,13 +48,14 @@ def test_every_shipped_stack_passes_the_policy_pack(plans, stack):
 def test_dev_has_hosts_firewalls_and_volumes_on_all_three_clouds(plans):
     dev = plans["dev"]
     # 2 Gluster servers + 1 game host + logging: 3 ES masters, 2 collectors, Redis, 2 indexers, Kibana
-    assert len(of_type(dev, "aws:ec2/instance:Instance")) == 3 + 9
+    # + the CI controller, its front and 2 agents
+    assert len(of_type(dev, "aws:ec2/instance:Instance")) == 3 + 9 + 4
     assert len(of_type(dev, "gcp:compute/instance:Instance")) == 3  # Mongo members
     assert len(of_type(dev, "digitalocean:index/droplet:Droplet")) == 3  # 2 apps + load balancer
     assert of_type(dev, "aws:ec2/securityGroup:SecurityGroup")
     assert of_type(dev, "gcp:compute/firewall:Firewall")
     assert of_type(dev, "digitalocean:index/firewall:Firewall")
-    assert len(of_type(dev, "aws:ebs/volume:Volume")) == 2 + 4  # Gluster bricks, ES masters, Redis
+    assert len(of_type(dev, "aws:ebs/volume:Volume")) == 2 + 4 + 1  # Gluster bricks, ES masters, Redis, Jenkins home
     assert len(of_type(dev, "gcp:compute/disk:Disk")) == 3
     assert {r["name"] for r in of_type(dev, "rancher-stacks:index:GlusterCluster")} == {"storage"}
     assert of_type(dev, "rancher-stacks:index:MongoReplicaSet")[0]["inputs"]["members"] == 3
@@ -138,8 +139,8 @@ def test_a_replaced_machine_gets_its_volume_only_after_the_old_one_let_go(plans,
     """Attachments are replaced delete-first (a disk attaches to one machine at a time: AWS
     VolumeInUse otherwise), and AWS stops the old instance before detaching."""
     attachments = [r for t in ATTACHMENTS for r in of_type(plans[stack], t)]
-    # Gluster + Mongo, then logging: the ES masters (and data nodes in prod) and Redis.
-    assert len(attachments) == {"dev": 2 + 3 + 3 + 1, "prod": 3 + 5 + 3 + 3 + 1}[stack]
+    # Gluster + Mongo, then logging: the ES masters (and data nodes in prod) and Redis; the Jenkins home.
+    assert len(attachments) == {"dev": 2 + 3 + 3 + 1 + 1, "prod": 3 + 5 + 3 + 3 + 1 + 1}[stack]
     assert all(a["deleteBeforeReplace"] for a in attachments)
     for a in of_type(plans[stack], ATTACHMENTS[0]):
         assert a["inputs"]["stopInstanceBeforeDetaching"] is True
@@ -152,8 +153,8 @@ def test_stateful_containers_cannot_start_without_their_data_volume(plans, stack
     plan = plans[stack]
     by_urn = {r["urn"]: r for r in plan["resources"]}
     stateful = [c for c in of_type(plan, "docker:index/container:Container")
-                if c["name"].startswith(("storage-storage-", "database-database-"))]
-    assert len(stateful) == {"dev": 2 + 3, "prod": 3 + 5}[stack]
+                if c["name"].startswith(("storage-storage-", "database-database-", "ci-controller"))]
+    assert len(stateful) == {"dev": 2 + 3 + 1, "prod": 3 + 5 + 1}[stack]
     for container in stateful:
         inputs = container["inputs"]
         assert not [v for v in inputs.get("volumes", []) if v["hostPath"].startswith("/mnt/data")], container["name"]
@@ -267,10 +268,10 @@ def test_components_repeat_their_policy_props_as_outputs():
     checked = 0
     for r in run.resources:
         if r.type in ("rancher-stacks:index:GlusterCluster", "rancher-stacks:index:MongoReplicaSet",
-                      "rancher-stacks:index:LoadBalancer"):
+                      "rancher-stacks:index:LoadBalancer", "rancher-stacks:index:JenkinsController"):
             assert {k: r.outputs.get(k) for k in r.inputs} == r.inputs, r.name
             checked += 1
-    assert checked == 3
+    assert checked == 5  # with the CI front (a LoadBalancer) and the Jenkins controller
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -335,7 +336,7 @@ def test_every_data_volume_is_on_a_snapshot_schedule(plans, stack):
     assert dlm["inputs"]["state"] == "ENABLED" and details["schedules"][0]["retainRule"]["intervalUnit"] == "DAYS"
     ebs = of_type(plan, "aws:ebs/volume:Volume")
     tagged = [v for v in ebs if details["targetTags"].items() <= v["inputs"]["tags"].items()]
-    assert len(ebs) == len(tagged) == {"dev": 2 + 4, "prod": 3 + 7}[stack]
+    assert len(ebs) == len(tagged) == {"dev": 2 + 4 + 1, "prod": 3 + 7 + 1}[stack]  # + the Jenkins home
     (schedule,) = of_type(plan, GCP_SCHEDULE)
     assert schedule["inputs"]["snapshotSchedulePolicy"]["retentionPolicy"]["onSourceDiskDelete"] == "KEEP_AUTO_SNAPSHOTS"
     disks = {d["urn"] for d in of_type(plan, "gcp:compute/disk:Disk")}
@@ -372,6 +373,7 @@ def test_a_volume_off_its_schedule_fails_the_pack_naming_it(plans):
     disabled = _mutated(dev, "aws-snapshots", lambda i: i.update(state="DISABLED"))
     flagged = backup_violations(disabled)
     assert sorted(flagged) == [
+        "ci-0-data-volume",
         "es-master-0-data-volume", "es-master-1-data-volume", "es-master-2-data-volume", "log-redis-0-data-volume",
         "storage-0-data-volume", "storage-1-data-volume",
     ]  # fmt: skip

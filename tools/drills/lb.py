@@ -94,13 +94,16 @@ class PlannedBalancer:
 
 
 def planned_balancer(stack_file: Path = STACK_FILE) -> PlannedBalancer:
-    """Plan the stack offline and pick its one ``LoadBalancer`` and its uploaded haproxy.cfg."""
+    """Plan the stack offline and pick the web tier's ``LoadBalancer`` and its uploaded haproxy.cfg
+    (the stack has other balancers too, e.g. the CI front)."""
+    from rancher_stacks.systems.webapp import LB
     from rancher_stacks.workloads.haproxy.render_config import CONFIG_PATH
     from tools.plan import plan_stack
 
     plan = plan_stack(stack_file)
-    balancers = [r for r in plan["resources"] if r["type"] == "rancher-stacks:index:LoadBalancer"]
-    configs = [u["content"] for r in plan["resources"] if r["type"] == "docker:index/container:Container"
+    balancers = [r for r in plan["resources"] if r["type"] == "rancher-stacks:index:LoadBalancer" and r["name"] == LB]
+    configs = [u["content"] for r in plan["resources"]
+               if r["type"] == "docker:index/container:Container" and r["name"] == f"{LB}-haproxy"
                for u in r["inputs"].get("uploads") or [] if u["file"] == CONFIG_PATH]
     if len(balancers) != 1 or len(configs) != 1:
         raise RuntimeError(f"{stack_file.name}: expected one LoadBalancer and one haproxy.cfg in the plan, "

@@ -30,7 +30,7 @@ from ...hosts.placement import LOCAL_GATEWAY
 from ...images import HAPROXY_IMAGE
 from ...naming import type_token
 from ...net.rules import WORLD, Rule
-from .render_config import CONFIG_PATH, Server, check_settings, render_haproxy_cfg
+from .render_config import CONFIG_PATH, TLS_PEM_PATH, Server, check_settings, render_haproxy_cfg
 
 
 class Backend(NamedTuple):
@@ -60,6 +60,8 @@ class LoadBalancerArgs:
     stats_port: Optional[int] = 8404
     # Requests in flight per backend at most (its worker count); None: unlimited.
     server_maxconn: Optional[int] = None
+    # HTTPS on the public port: the certificate chain and key in one PEM (a secret); None: HTTP.
+    tls_pem: Optional[pulumi.Input[str]] = None
 
 
 def balancer_config(
@@ -71,6 +73,7 @@ def balancer_config(
     public_port: int,
     stats_port: Optional[int],
     server_maxconn: Optional[int] = None,
+    tls: bool = False,
 ) -> str:
     """The ``haproxy.cfg`` the component uploads, once the backends' addresses are known.
 
@@ -80,7 +83,13 @@ def balancer_config(
     """
     servers = [Server(b.name, a, b.port) for b, a in zip(backends, addresses, strict=True)]
     return render_haproxy_cfg(
-        servers, algorithm, health_path, public_port, stats_port=stats_port, server_maxconn=server_maxconn
+        servers,
+        algorithm,
+        health_path,
+        public_port,
+        stats_port=stats_port,
+        server_maxconn=server_maxconn,
+        tls_pem_path=TLS_PEM_PATH if tls else None,
     )
 
 
@@ -88,7 +97,8 @@ class LoadBalancer(pulumi.ComponentResource):
     """An HAProxy container balancing HTTP over health-checked backends."""
 
     url: pulumi.Output[str]
-    """``http://<public address>/`` (the port is added when it is not 80)."""
+    """``http://<public address>/`` (the port is added when it is not 80), or ``https://`` with
+    ``tls_pem`` (the port added when it is not 443)."""
     config: pulumi.Output[str]
     """The rendered ``haproxy.cfg``."""
 
@@ -107,6 +117,9 @@ class LoadBalancer(pulumi.ComponentResource):
         }
         if args.server_maxconn is not None:
             props["serverMaxconn"] = args.server_maxconn
+        tls = args.tls_pem is not None
+        if tls:
+            props["tls"] = True
         super().__init__(type_token("LoadBalancer"), name, props, opts)
         host = args.host
         backends = list(args.backends)
@@ -120,6 +133,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 public_port=args.public_port,
                 stats_port=args.stats_port,
                 server_maxconn=args.server_maxconn,
+                tls=tls,
             )
 
         self.config = pulumi.Output.all(*[b.address for b in backends]).apply(render)
@@ -134,20 +148,31 @@ class LoadBalancer(pulumi.ComponentResource):
                     internal=args.stats_port, external=args.stats_port, ip="127.0.0.1"
                 )
             )
+        uploads = [docker.ContainerUploadArgs(file=CONFIG_PATH, content=self.config)]
+        if args.tls_pem is not None:
+            # Readable by the image's unprivileged haproxy user; the container runs nothing else.
+            # A secret input: the engine keeps the same-named output secret too.
+            uploads.append(
+                docker.ContainerUploadArgs(
+                    file=TLS_PEM_PATH, content=pulumi.Output.secret(args.tls_pem), permissions="0444"
+                )
+            )
         self.container = docker.Container(
             f"{name}-haproxy",
             name=f"{name}-haproxy",
             image=image.image_id,
-            uploads=[docker.ContainerUploadArgs(file=CONFIG_PATH, content=self.config)],
+            uploads=uploads,
             ports=ports,
             sysctls={"net.ipv4.ip_unprivileged_port_start": "0"},
             hosts=[LOCAL_GATEWAY] if host.is_local else None,
             restart="unless-stopped",
             opts=pulumi.ResourceOptions.merge(
-                host.docker_opts(self), pulumi.ResourceOptions(delete_before_replace=True)
+                host.docker_opts(self),
+                pulumi.ResourceOptions(delete_before_replace=True),
             ),
         )
-        suffix = "/" if args.public_port == 80 else f":{args.public_port}/"
-        self.url = pulumi.Output.concat("http://", host.public_address, suffix)
+        scheme, default_port = ("https", 443) if tls else ("http", 80)
+        suffix = "/" if args.public_port == default_port else f":{args.public_port}/"
+        self.url = pulumi.Output.concat(f"{scheme}://", host.public_address, suffix)
         # The props again: a live stack policy sees a component's outputs, not its inputs.
         self.register_outputs({**props, "url": self.url, "config": self.config})

@@ -31,6 +31,9 @@ from typing import Optional, Sequence
 
 ALGORITHMS: tuple[str, ...] = ("roundrobin", "leastconn", "source")
 CONFIG_PATH = "/usr/local/etc/haproxy/haproxy.cfg"
+# The PEM (certificate chain, then private key) a TLS frontend serves (Manual, 5.1 "crt": one
+# file may hold the certificate, its chain and the key).
+TLS_PEM_PATH = "/usr/local/etc/haproxy/tls/site.pem"
 
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$")
 # A DNS name or an IPv4 literal: what DockerHost addresses are.
@@ -111,8 +114,17 @@ def render_haproxy_cfg(
     fall: int = 2,
     max_connections: int = 4096,
     server_maxconn: Optional[int] = None,
+    tls_pem_path: Optional[str] = None,
 ) -> str:
-    """The complete ``haproxy.cfg`` balancing HTTP on ``public_port`` over ``servers``."""
+    """The complete ``haproxy.cfg`` balancing HTTP on ``public_port`` over ``servers``.
+
+    With ``tls_pem_path`` the public side speaks HTTPS only (``bind ... ssl crt``) and tells the
+    backends so (``X-Forwarded-Proto: https``, ``X-Forwarded-Port``), which applications behind a
+    reverse proxy, Jenkins included, use to build their own absolute URLs. Without it the file is
+    exactly what it was before TLS existed.
+    """
+    if tls_pem_path is not None and not re.match(r"^/[A-Za-z0-9_./-]+\.pem$", tls_pem_path):
+        raise ValueError(f"TLS PEM path {tls_pem_path!r} must be an absolute path ending in .pem")
     check_settings(algorithm, health_path, public_port, [s.name for s in servers], stats_port)
     if not re.match(r"^[1-9][0-9]*(ms|s|m)?$", check_interval):
         raise ValueError(f"check interval {check_interval!r} must look like 2s or 500ms")
@@ -182,7 +194,15 @@ def render_haproxy_cfg(
         "    default-server init-addr libc,none",
         "",
         "frontend public",
-        f"    bind :{public_port}",
+        *(
+            [f"    bind :{public_port}"]
+            if tls_pem_path is None
+            else [
+                f"    bind :{public_port} ssl crt {tls_pem_path}",
+                "    http-request set-header X-Forwarded-Proto https",
+                f"    http-request set-header X-Forwarded-Port {public_port}",
+            ]
+        ),
         "    default_backend app",
         "",
         "backend app",
