@@ -404,8 +404,10 @@ def user_data(resource: dict) -> str:
 
 def test_every_dev_vm_carries_the_service(dev_plans):
     vm_types = ("aws:ec2/instance:Instance", "gcp:compute/instance:Instance", "digitalocean:index/droplet:Droplet")
-    vms = [r for r in dev_plans["loopback"]["resources"] if r["type"] in vm_types]
-    assert len(vms) == 9
+    plan = dev_plans["loopback"]
+    vms = [r for r in plan["resources"] if r["type"] in vm_types]
+    hosts = [r for r in plan["resources"] if r["type"] == "rancher-stacks:index:DockerHost"]
+    assert len(vms) == len(hosts) >= 9  # every host of every system is a VM in dev
     for vm in vms:
         service = yaml.safe_load(user_data(vm))["rancher"]["services"]["linux-dash"]
         assert service["command"][-4:] == ["--bind", "127.0.0.1", "--port", "8081"], vm["name"]
@@ -417,15 +419,19 @@ def test_exposed_dev_adds_exactly_the_admin_rules(dev_plans):
 
     loopback, exposed = rules(dev_plans["loopback"]), rules(dev_plans["exposed"])
     added = sorted(set(exposed) - set(loopback))
-    assert added == [
-        "database-fw-linux-dash-admin",
-        "game-fw-linux-dash-admin-tcp8081-v4-203-0-113-0-24",
-        "storage-fw-linux-dash-admin-tcp8081-v4-203-0-113-0-24",
-    ]
+    # One rule per AWS or GCP host group (DigitalOcean firewalls carry it inline, below).
+    firewalls = [r for r in dev_plans["loopback"]["resources"] if r["type"] == "rancher-stacks:index:Firewall"]
+    expected = {"aws": "{}-linux-dash-admin-tcp8081-v4-203-0-113-0-24", "gcp": "{}-linux-dash-admin"}
+    assert added == sorted(
+        expected[f["inputs"]["cloud"]].format(f["name"]) for f in firewalls if f["inputs"]["cloud"] in expected
+    )
+    assert "database-fw-linux-dash-admin" in added and len(added) >= 3
     assert set(loopback) <= set(exposed)
     assert exposed["database-fw-linux-dash-admin"]["sourceRanges"] == ["203.0.113.0/24"]
     assert exposed["database-fw-linux-dash-admin"]["allows"] == [{"ports": ["8081"], "protocol": "tcp"}]
-    for name in added[1:]:
+    for name in added:
+        if name == "database-fw-linux-dash-admin":
+            continue
         assert (exposed[name]["cidrIpv4"], exposed[name]["fromPort"], exposed[name]["toPort"]) == ("203.0.113.0/24", 8081, 8081)
     for name in ("lb-fw-firewall", "webapp-fw-firewall"):
         new = [r for r in exposed[name]["inboundRules"] if r not in loopback[name]["inboundRules"]]

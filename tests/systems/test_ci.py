@@ -139,12 +139,20 @@ def test_the_dev_plan_passes_the_pack(capsys):
 # --------------------------------------------------------------------------- scaling
 
 
+# Rules whose source is the agent group: the controller's UI, and the logging collectors' Beats
+# input (every host of the stack ships its logs).
+AGENT_SOURCED_RULES = ("ci-fw-jenkins-ui-ci-agent-", "log-collector-fw-beats-ci-agent-")
+
+
 def _agent_owned(name: str, node: str) -> bool:
     return (
         name.startswith(f"{node}-")
         or name == node
         or name == f"ci-controller-secret-{node}"
-        or (name.startswith("ci-fw-jenkins-ui-ci-agent-"))
+        # The new host's own log shipper, with its client certificate.
+        or name == f"shippers-{node}"
+        or name.startswith(f"shippers-{node}-")
+        or name.startswith(AGENT_SOURCED_RULES)
     )
 
 
@@ -156,11 +164,12 @@ def test_scaling_agents_changes_only_agent_hosts_and_node_definitions(dev, tmp_p
     assert moved and all(_agent_owned(r["name"], node) for r in moved), sorted(r["name"] for r in moved)
     assert (d.removed if agents > 2 else d.added) == []
     assert any(r["type"] == "aws:ec2/instance:Instance" for r in moved)
-    assert {r["name"] for r in moved if r["type"] == CONTAINER} == {f"{node}-agent", f"{node}-dind"}
+    assert {r["name"] for r in moved if r["type"] == CONTAINER} == {f"{node}-agent", f"{node}-dind", f"shippers-{node}"}
     changed = {r["name"]: r for r, _ in d.changed}
     # The group's count, the node definitions (rewritten and reloaded in place), and the
     # controller's per-agent-host firewall rules, whose source set is the agent group.
-    assert set(changed) - {"ci-agent", "ci-casc"} == {n for n in changed if n.startswith("ci-fw-jenkins-ui-ci-agent-")}
+    # ("shippers": the logging system's shipper component, whose props list the hosts it covers.)
+    assert set(changed) - {"ci-agent", "ci-casc", "shippers"} == {n for n in changed if n.startswith(AGENT_SOURCED_RULES)}
     nodes = [
         n["permanent"]["name"] for n in yaml.safe_load(named(head, "ci-casc")["inputs"]["stdin"])["jenkins"]["nodes"]
     ]
@@ -193,7 +202,7 @@ def test_local_runs_a_controller_and_one_agent_on_the_local_daemon():
     assert "ci-agent-1-agent" not in containers
     assert {"external": 8090, "internal": 8080} in containers["ci-controller"]["ports"]
     assert "JENKINS_URL=http://host.docker.internal:8090/" in containers["ci-agent-0-agent"]["envs"]
-    assert local["outputs"]["jenkinsUrl"].endswith(":8443/")
+    assert local["outputs"]["jenkinsUrl"].endswith(":8444/")
 
 
 @pytest.mark.parametrize(
@@ -250,4 +259,4 @@ def test_no_two_local_containers_publish_the_same_host_port():
     for _ip, port, name in published:
         assert port not in taken, f"{name} and {taken[port]} both publish {port}"
         taken[port] = name
-    assert {8090, 8443, 8405} <= set(taken)
+    assert {8090, 8444, 8405} <= set(taken)
