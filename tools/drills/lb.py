@@ -69,6 +69,10 @@ HOLD_S = 12.0
 # How long to wait for HAProxy to put an instance back once the failure is undone.
 BACK_S = 10.0
 SETTLE_S = 1.0
+# Before the load starts: two of HAProxy's health-check intervals (render_config: inter 1s, rise 2).
+WARM_CHECKS_S = 2.0
+# Concurrent warm-up requests per instance: more than its gunicorn workers, so each one serves.
+WARM_REQUESTS = 6
 DEADLINE_S = 60.0
 # LB_DRILL_KEEP=1 keeps the drill's folder (haproxy.cfg, haproxy.log, each instance's log).
 KEEP_ENV = "LB_DRILL_KEEP"
@@ -178,6 +182,19 @@ def http_status(url: str, timeout: float = 1.0) -> int:
         return int(exc.code)
     except (OSError, ValueError):
         return 0
+
+
+def _warm(instances: list[Instance]) -> None:
+    """Send each instance ``WARM_REQUESTS`` concurrent requests, so every worker has served once."""
+    threads = [
+        threading.Thread(target=http_status, args=(f"http://{LOOPBACK}:{inst.port}/", 5.0), daemon=True)
+        for inst in instances
+        for _ in range(WARM_REQUESTS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
 
 
 class Instance:
@@ -439,6 +456,11 @@ def run(failures: Optional[list[Failure]] = None, rate: float = RATE) -> DrillRe
         if not _wait(lambda: http_status(front) == 200, 10):
             report.problems.append(f"haproxy did not answer 200 within 10 s: {_haproxy_tail(balancer)}")
             return report
+        # The baseline is the steady state: every worker has served a request (its first one
+        # imports and connects lazily), and HAProxy has seen two health checks pass (``rise 2``
+        # at ``inter 1s``), so a request lost before the first failure is a real loss.
+        _warm(instances)
+        time.sleep(WARM_CHECKS_S)
         load = OpenLoopLoad(LOOPBACK, public_port, rate, timeout_s=CLIENT_TIMEOUT_S, max_seconds=DEADLINE_S)
         load.start()
         time.sleep(SETTLE_S)
