@@ -239,9 +239,8 @@ def start_server(tmp_path: Path, script: str, archive: Path) -> Iterator[Server]
 
 
 @pytest.fixture
-def fake_server(tmp_path: Path) -> Iterator[Server]:
-    if shutil.which("bash") is None:
-        pytest.skip("bash is needed to run linux_json_api.sh")
+def fake_server(tmp_path: Path, validator) -> Iterator[Server]:
+    validator("bash", "bash")  # linux_json_api.sh is a bash script
     archive = tmp_path / "archive.tar.gz"
     make_archive(archive, FAKE_COMMIT, {**FAKE_FILES, "app/server/index.py": b"print('never served')\n"})
     with start_server(tmp_path, server_script(commit=FAKE_COMMIT, files=sha256s(FAKE_FILES)), archive) as server:
