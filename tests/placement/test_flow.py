@@ -162,3 +162,30 @@ def test_the_baseline_looks_at_an_adaptive_share_of_the_nodes() -> None:
     snap = Snapshot(nodes("a", "b", "c", per_zone=2), (), pods("web", 6))
     result = place_one_at_a_time(snap)
     assert zone_counts(snap, result.assignments) == {"a": 2, "b": 2, "c": 2}
+
+
+def test_an_owners_zones_differ_by_at_most_one_pod_even_when_one_zone_is_emptier() -> None:
+    """Least allocated pulls towards the empty zones; the spread cost still keeps 7 pods at 3/2/2
+    (an even share rounded up per zone would allow 3/3/1 at no cost)."""
+    ns = nodes("a", "b", "c", per_zone=3, cpu=8000, mem=32 * GI)
+    busy = tuple(BoundPod(f"old-{n.name}", n.name, Resources(6000, 24 * GI)) for n in ns if n.zone == "c")
+    snap = Snapshot(ns, busy, pods("web", 7))
+    counts = zone_counts(snap, place(snap).assignments)
+    assert sum(counts.values()) == 7 and max(counts.values()) - min(counts.values()) <= 1, counts
+
+
+def test_a_node_the_snapshot_already_overcommits_gets_nothing_and_does_not_stop_the_others() -> None:
+    ns = nodes("a", per_zone=2)
+    over = tuple(BoundPod(f"old-{i}", "a-0", Resources(1500, GI)) for i in range(3))  # 4500m on 4000m
+    snap = Snapshot(ns, over, pods("web", 3))
+    result = place(snap)
+    assert set(result.assignments.values()) == {"a-1"} and not result.unscheduled
+
+
+def test_least_allocated_bands_cost_the_utilisation_at_their_top() -> None:
+    """One node, 4000m / 8 GiB with 1000m used; pods of 500m / 1 GiB: 6 fit (CPU), in bands
+    1-2, 3, 4-5, 6 costing 1 + 1000 x CPU utilisation at 2, 3, 5 and 6 pods."""
+    snap = Snapshot(nodes("a"), (BoundPod("old", "a-0", Resources(1000, 0)),), pods("web", 1))
+    groups = build(snap).groups
+    bands = [(int(low[0]), int(high[0]), int(cost[0])) for has, low, high, cost in groups.bands(SMALL) if len(has)]
+    assert bands == [(1, 2, 501), (3, 3, 626), (4, 5, 876), (6, 6, 1001)]
