@@ -245,6 +245,11 @@ class WebAppWorkload(_Workload):
     target: Literal["hosts", "kubernetes"] = "hosts"
     autoscaling: WebAppAutoscaling = WebAppAutoscaling()
 
+    @property
+    def on_cluster(self) -> bool:
+        """The app runs on the kubernetes cluster, not on hosts of its own."""
+        return self.target == "kubernetes"
+
     @field_validator("replicas")
     @classmethod
     def _at_least_two(cls, replicas: int) -> int:
@@ -584,7 +589,7 @@ class Workloads(_Model):
         if self.load_balancer is not None and self.webapp is None:
             raise _KeyedError(("loadBalancer",), "the load balancer needs workloads.webapp")
         web = self.webapp
-        if web is not None and web.target == "kubernetes":
+        if web is not None and web.on_cluster:
             if self.load_balancer is not None:
                 raise _KeyedError(
                     ("loadBalancer",),
@@ -967,7 +972,7 @@ class StackConfig(_Model):
         k8s = self.kubernetes
         web = self.workloads.webapp
         if k8s is None:
-            if web is not None and web.target == "kubernetes":
+            if web is not None and web.on_cluster:
                 raise _KeyedError(
                     ("workloads", "webapp", "target"),
                     "hosts, or a cluster configured under rancher-stacks:kubernetes to run the app on",

@@ -61,6 +61,11 @@ def host_address(host: DockerHost, advertise: str) -> pulumi.Output[str]:
     return host.public_address if advertise == "public" else host.private_address
 
 
+# What every image we build runs on: RancherOS/BurmillaOS VMs and the EKS node groups are x86-64,
+# whatever machine runs ``pulumi up`` (an arm64 laptop would otherwise build arm64 images).
+BUILD_PLATFORM = "linux/amd64"
+
+
 def build_context(app_dir: Path) -> str:
     """``app_dir`` relative to the working directory when inside it (``pulumi up`` runs in the
     project directory), so that plans and state do not depend on where the checkout lives."""

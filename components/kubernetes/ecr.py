@@ -20,11 +20,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from ..hosts.placement import build_context
+from ..hosts.placement import BUILD_PLATFORM, build_context
 from ..naming import sanitized_name
 from .cluster import KubernetesCluster
-
-PLATFORM = "linux/amd64"
 
 
 def push_to_ecr(
@@ -53,7 +51,7 @@ def push_to_ecr(
         f"{name}-image",
         image_name=pulumi.Output.concat(repo.repository_url, f":{tag}"),
         build=docker.DockerBuildArgs(
-            context=build_context(context), dockerfile=build_context(dockerfile), platform=PLATFORM
+            context=build_context(context), dockerfile=build_context(dockerfile), platform=BUILD_PLATFORM
         ),
         registry=docker.RegistryArgs(
             server=repo.repository_url, username=token.user_name, password=pulumi.Output.secret(token.password)

@@ -33,7 +33,7 @@ def _groups(cfg: StackConfig) -> list[GroupDecl]:
     def database_ingress(peers: Peers) -> list[Rule]:
         return member_ingress(peers.present(WEBAPP, k8s_system.EGRESS))
 
-    on_cluster = webapp is not None and webapp.target == "kubernetes"
+    on_cluster = webapp is not None and webapp.on_cluster
 
     decls = [
         GroupDecl(
@@ -63,7 +63,7 @@ def _deploy(cfg: StackConfig, groups: Built) -> Exports:
     w = cfg.workloads
     database, webapp, balancer = w.database, w.webapp, w.load_balancer
     assert database is not None
-    on_cluster = webapp is not None and webapp.target == "kubernetes"
+    on_cluster = webapp is not None and webapp.on_cluster
     replica_set = MongoReplicaSet(
         DATABASE,
         MongoReplicaSetArgs(

@@ -38,7 +38,7 @@ import pulumi_docker as docker
 
 from ...apps import app_dir
 from ...hosts.dockerhost import DockerHost
-from ...hosts.placement import build_context, check_distinct_hosts, published_ports
+from ...hosts.placement import BUILD_PLATFORM, build_context, check_distinct_hosts, published_ports
 from ...images import NODE_IMAGE
 from ...naming import type_token
 from ...net.rules import WORLD, Rule
@@ -146,7 +146,7 @@ class AsteroidsGame(pulumi.ComponentResource):
                 f"{name}-image-{host.host_name}",
                 build=docker.DockerBuildArgs(
                     context=build_context(args.app_dir),
-                    platform="linux/amd64",
+                    platform=BUILD_PLATFORM,
                     args={"NODE_IMAGE": args.node_image, "GAME_COMMIT": GAME_COMMIT},
                 ),
                 image_name=IMAGE_NAME,

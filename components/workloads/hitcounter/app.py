@@ -46,6 +46,7 @@ from ...clouds.registry import make_image_registry
 from ...config import RegistrySettings
 from ...hosts.dockerhost import DockerHost
 from ...hosts.placement import (
+    BUILD_PLATFORM,
     LOCAL_GATEWAY,
     Advertise,
     build_context,
@@ -61,8 +62,6 @@ from ..haproxy.loadbalancer import Backend
 
 APP_DIR = app_dir("hitcounter")
 REPOSITORY = "hitcounter"
-# Cloud hosts are x86-64 RancherOS machines, whatever the machine that builds the image.
-REGISTRY_PLATFORM = "linux/amd64"
 # Where the MongoDB CA certificate goes in each app container, and the variable naming it.
 MONGO_CA_PATH = "/etc/hitcounter/mongo-ca.pem"
 MONGO_CA_ENV = "MONGO_TLS_CA_FILE"
@@ -153,7 +152,7 @@ class HitCounterApp(pulumi.ComponentResource):
             pushed = docker.Image(
                 f"{name}-image",
                 image_name=pulumi.Output.concat(registry.endpoint, f"/{REPOSITORY}:{tag}"),
-                build=docker.DockerBuildArgs(context=context, platform=REGISTRY_PLATFORM),
+                build=docker.DockerBuildArgs(context=context, platform=BUILD_PLATFORM),
                 registry=docker.RegistryArgs(
                     server=registry.server,
                     username=registry.username,
