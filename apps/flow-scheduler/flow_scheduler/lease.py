@@ -6,6 +6,14 @@ long. Every write is a ``replace`` carrying the ``resourceVersion`` that was rea
 replicas racing for an expired Lease the API server accepts one and answers the other 409
 Conflict (optimistic concurrency, Kubernetes API Concepts, "Resource versions"). A leader that
 cannot renew in time stops binding before its Lease can have expired (``is_leader``).
+
+``acquireTime`` and ``renewTime`` are ``MicroTime``: the API server parses them with Go's layout
+``2006-01-02T15:04:05.000000Z07:00`` (k8s.io/apimachinery ``RFC3339Micro``), which needs exactly
+six fractional digits, and answers 400 to anything else (seen in krustlet/krustlet#5 and
+agentconnect-md/agentconnect#873). The client writes a ``datetime`` with ``isoformat()``, which
+leaves the fraction out when the microseconds are zero, and its models turn a string back into a
+``datetime``; so a time on a whole second is sent one microsecond later (``_micro``), and a
+Lease read back from the server (always six digits, often ``.000000``) renews too.
 """
 
 from __future__ import annotations
@@ -24,6 +32,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _micro(t: dt.datetime) -> dt.datetime:
+    """``t`` as a time the client serialises with six fractional digits (see the module doc)."""
+    return t.replace(microsecond=1) if t.microsecond == 0 else t
+
+
 @dataclass
 class LeaseElector:
     api: Any  # CoordinationV1Api (or a stand-in with the same three methods)
@@ -35,7 +48,8 @@ class LeaseElector:
     _renewed: Optional[dt.datetime] = None
 
     def _lease(self, resource_version: Optional[str], transitions: int, acquired: dt.datetime) -> client.V1Lease:
-        now = self.clock()
+        now = _micro(self.clock())
+        acquired = _micro(acquired)
         return client.V1Lease(
             metadata=client.V1ObjectMeta(name=self.name, namespace=self.namespace, resource_version=resource_version),
             spec=client.V1LeaseSpec(

@@ -1,0 +1,142 @@
+"""The flow scheduler with the official Kubernetes client over real HTTP, against a loopback
+server that answers as the API server does (``fake_apiserver``): the objects are JSON as a
+cluster sends them, and what the client writes is parsed as the API server parses it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any, Iterator
+
+import pytest
+from fake_apiserver import FakeApiServer
+from flow_scheduler.lease import LeaseElector
+from flow_scheduler.scheduler import FlowScheduler
+from kubernetes import client
+
+ZONE = "topology.kubernetes.io/zone"
+WHOLE_SECOND = dt.datetime(2026, 12, 3, 15, 20, 0, tzinfo=dt.UTC)  # microsecond 0
+
+
+def node(name: str, zone: str, cpu: str = "4", memory: str = "8Gi") -> dict[str, Any]:
+    return {
+        "metadata": {"name": name, "labels": {ZONE: zone, "kubernetes.io/hostname": name},
+                     "creationTimestamp": "2026-12-01T10:00:00Z", "resourceVersion": "7"},
+        "spec": {"providerID": f"aws:///{zone}/i-0{name}"},
+        "status": {
+            "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                            "lastHeartbeatTime": "2026-12-03T15:19:50Z", "lastTransitionTime": "2026-12-01T10:01:00Z"}],
+        },
+    }
+
+
+def pod(name: str, rs: str = "web", cpu: str = "500m", memory: str = "1Gi", node_name: str | None = None,
+        scheduler: str = "rancher-stacks-flow") -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "schedulerName": scheduler,
+        "containers": [{"name": "app", "image": "registry.example/web:1.4.2",
+                        "resources": {"requests": {"cpu": cpu, "memory": memory}}}],
+    }
+    if node_name:
+        spec["nodeName"] = node_name
+    return {
+        "metadata": {"name": name, "namespace": "apps", "uid": f"uid-{name}", "resourceVersion": "10",
+                     "creationTimestamp": "2026-12-03T15:19:59Z",
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
+                                          "uid": f"uid-{rs}", "controller": True}]},
+        "spec": spec,
+        "status": {"phase": "Running" if node_name else "Pending", "qosClass": "Burstable"},
+    }
+
+
+@pytest.fixture
+def server() -> Iterator[FakeApiServer]:
+    nodes = [node(f"{z}-{i}", f"us-east-1{z}") for z in "abc" for i in range(2)]
+    pods = [pod(f"web-{i}") for i in range(6)] + [
+        pod("huge-0", rs="huge", cpu="64"),
+        pod("other-0", rs="other", scheduler="default-scheduler"),
+        pod("running-0", rs="old", cpu="3", node_name="a-0"),
+    ]
+    srv = FakeApiServer(nodes, pods)
+    yield srv
+    srv.close()
+
+
+def api(server: FakeApiServer) -> client.ApiClient:
+    return client.ApiClient(client.Configuration(host=server.url))
+
+
+def test_a_cycle_over_http_binds_the_burst_across_zones_and_marks_what_fits_nowhere(server: FakeApiServer) -> None:
+    result = FlowScheduler(client.CoreV1Api(api(server))).cycle()
+    placed = {name: p["spec"].get("nodeName") for (_, name), p in server.pods.items()}
+    assert sorted(result.bound) == [f"apps/web-{i}" for i in range(6)]
+    assert all(placed[f"web-{i}"] == result.bound[f"apps/web-{i}"] for i in range(6))
+    assert Counter(n.split("-")[0] for n in (placed[f"web-{i}"] for i in range(6))) == {"a": 2, "b": 2, "c": 2}
+    # a-0 runs a 3-CPU pod: least allocated puts no web pod there while a-1 has room.
+    assert "a-0" not in {placed[f"web-{i}"] for i in range(6)}
+    assert placed["other-0"] is None and placed["huge-0"] is None
+    condition = server.pods[("apps", "huge-0")]["status"]["conditions"][0]
+    assert (condition["type"], condition["status"], condition["reason"]) == ("PodScheduled", "False", "Unschedulable")
+    assert "requests more than the node's allocatable" in condition["message"]
+    patches = [ct for method, path, ct in server.requests if method == "PATCH"]
+    assert patches == ["application/strategic-merge-patch+json"]
+
+
+def test_a_pod_bound_meanwhile_is_a_conflict_not_a_crash(server: FakeApiServer) -> None:
+    core = client.CoreV1Api(api(server))
+    scheduler = FlowScheduler(core)
+    original = core.list_pod_for_all_namespaces
+
+    def list_then_race(**kw: Any) -> Any:
+        pods = original(**kw)  # what the cycle sees: web-0 still pending
+        server.pods[("apps", "web-0")]["spec"]["nodeName"] = "c-1"  # bound by someone else after the list
+        return pods
+
+    core.list_pod_for_all_namespaces = list_then_race  # type: ignore[method-assign]
+    result = scheduler.cycle()
+    assert result.conflicts == ["apps/web-0"] and "apps/web-0" not in result.bound
+    assert server.pods[("apps", "web-0")]["spec"]["nodeName"] == "c-1"
+
+
+def test_the_binding_answer_is_a_status_that_the_client_cannot_read_as_a_binding(server: FakeApiServer) -> None:
+    """Why the scheduler binds with ``_preload_content=False`` (kubernetes-client/python#825)."""
+    core = client.CoreV1Api(api(server))
+    body = client.V1Binding(metadata=client.V1ObjectMeta(name="web-0", namespace="apps"),
+                            target=client.V1ObjectReference(api_version="v1", kind="Node", name="b-0"))
+    with pytest.raises((ValueError, TypeError)):
+        core.create_namespaced_pod_binding("web-0", "apps", body)
+    assert server.pods[("apps", "web-0")]["spec"]["nodeName"] == "b-0"  # it did bind
+
+
+def test_leader_election_over_http_with_times_on_whole_seconds(server: FakeApiServer) -> None:
+    """Times with zero microseconds are what the client would send without six fractional digits,
+    which the API server refuses; the elector still creates, renews and hands over the Lease."""
+    now = {"t": WHOLE_SECOND}
+    leases = client.CoordinationV1Api(api(server))
+    first = LeaseElector(leases, "kube-system", "flow", "replica-a", duration_s=15, clock=lambda: now["t"])
+    second = LeaseElector(leases, "kube-system", "flow", "replica-b", duration_s=15, clock=lambda: now["t"])
+    assert first.try_acquire_or_renew() and first.is_leader()
+    assert not second.try_acquire_or_renew()
+    now["t"] += dt.timedelta(seconds=5)
+    assert first.try_acquire_or_renew()  # a renewal re-sends the acquireTime read back (".000000Z")
+    now["t"] += dt.timedelta(seconds=16)  # first stops renewing; its Lease expires
+    assert second.try_acquire_or_renew() and second.is_leader()
+    lease = server.leases[("kube-system", "flow")]["spec"]
+    assert lease["holderIdentity"] == "replica-b" and lease["leaseTransitions"] == 1
+    assert not first.try_acquire_or_renew() and not first.is_leader()
+
+
+def test_a_stale_replace_is_refused_so_two_replicas_cannot_both_take_an_expired_lease(server: FakeApiServer) -> None:
+    now = {"t": WHOLE_SECOND}
+    leases = client.CoordinationV1Api(api(server))
+    LeaseElector(leases, "kube-system", "flow", "old", clock=lambda: now["t"]).try_acquire_or_renew()
+    now["t"] += dt.timedelta(seconds=30)
+    a = LeaseElector(leases, "kube-system", "flow", "a", clock=lambda: now["t"])
+    b = LeaseElector(leases, "kube-system", "flow", "b", clock=lambda: now["t"])
+    stale = leases.read_namespaced_lease("flow", "kube-system")  # both read the expired Lease ...
+    assert a.try_acquire_or_renew()  # ... a writes first
+    leases.read_namespaced_lease = lambda *_a, **_k: stale  # type: ignore[method-assign]  # b still has the old read
+    assert not b.try_acquire_or_renew() and not b.is_leader()
+    assert server.leases[("kube-system", "flow")]["spec"]["holderIdentity"] == "a"
