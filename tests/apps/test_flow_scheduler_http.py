@@ -5,11 +5,14 @@ cluster sends them, and what the client writes is parsed as the API server parse
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections import Counter
 from typing import Any, Iterator
 
 import pytest
 from fake_apiserver import FakeApiServer
+from flow_scheduler.cache import LIVE_PODS, ClusterCache, wait_synced
 from flow_scheduler.lease import LeaseElector
 from flow_scheduler.scheduler import FlowScheduler
 from kubernetes import client
@@ -140,3 +143,67 @@ def test_a_stale_replace_is_refused_so_two_replicas_cannot_both_take_an_expired_
     leases.read_namespaced_lease = lambda *_a, **_k: stale  # type: ignore[method-assign]  # b still has the old read
     assert not b.try_acquire_or_renew() and not b.is_leader()
     assert server.leases[("kube-system", "flow")]["spec"]["holderIdentity"] == "a"
+
+
+def names(cache: ClusterCache) -> set[str]:
+    return {p.metadata.name for p in cache.pods()}
+
+
+def test_the_cache_lists_once_then_follows_the_watch_and_relists_after_410(server: FakeApiServer) -> None:
+    cache = ClusterCache(client.CoreV1Api(api(server)))
+    cache.watch("pods", timeout_s=1)  # lists first: nothing happened since
+    assert len(names(cache)) == 9 and cache.synced() is False  # nodes not listed yet
+    lists = [q for q in server.queries if "watch" not in q]
+    assert lists == [{"fieldSelector": [LIVE_PODS]}]
+    server.add_pod(pod("web-6"))
+    server.delete_pod("apps", "other-0")
+    cache.watch("pods", timeout_s=1)
+    assert "web-6" in names(cache) and "other-0" not in names(cache)
+    cache.watch("pods", timeout_s=1)  # the next watch goes on from the last event applied
+    watches = [q for q in server.queries if "watch" in q]
+    assert [w["resourceVersion"] for w in watches] == [["100"], ["100"], [str(server.version)]]
+    assert all(w["allowWatchBookmarks"] == ["true"] and w["fieldSelector"] == [LIVE_PODS] for w in watches)
+    server.compact()  # our version is gone from the server's history ...
+    server.add_pod(pod("web-7"))
+    server.compact()
+    cache.watch("pods", timeout_s=1)  # ... the watch answers 410, and the cache relists
+    assert "web-7" in names(cache)
+    cache.watch("nodes", timeout_s=1)
+    assert cache.synced() and len(cache.nodes()) == 6
+
+
+def test_with_the_cache_a_bound_pod_is_not_placed_twice_and_a_reason_is_written_once(server: FakeApiServer) -> None:
+    core = client.CoreV1Api(api(server))
+    cache = ClusterCache(core)
+    cache.relist("nodes")
+    cache.relist("pods")
+    scheduler = FlowScheduler(core, cache=cache)
+    first = scheduler.cycle()
+    assert len(first.bound) == 6 and list(first.unschedulable) == ["apps/huge-0"]
+    # Before the watch reports the bindings, the next cycle sees them assumed: nothing to do.
+    second = scheduler.cycle()
+    assert not second.bound and not second.conflicts and list(second.unschedulable) == ["apps/huge-0"]
+    cache.watch("pods", timeout_s=1)  # the events of the bindings and the status patch arrive
+    assert all(p.spec.node_name for p in cache.pods() if p.metadata.name.startswith("web-"))
+    scheduler.cycle()
+    bindings = [path for method, path, _ in server.requests if path.endswith("/binding")]
+    patches = [path for method, path, _ in server.requests if method == "PATCH"]
+    assert len(bindings) == 6 and patches == ["/api/v1/namespaces/apps/pods/huge-0/status"]
+
+
+def test_the_watch_threads_keep_the_cache_current_until_stopped(server: FakeApiServer) -> None:
+    cache = ClusterCache(client.CoreV1Api(api(server)))
+    stop = threading.Event()
+    threads = cache.run_watches(stop)
+    try:
+        assert wait_synced(cache, timeout_s=10)
+        server.add_pod(pod("late-0", rs="late"))
+        deadline = time.monotonic() + 10
+        while "late-0" not in names(cache) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "late-0" in names(cache)
+    finally:
+        stop.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert not any(t.is_alive() for t in threads)

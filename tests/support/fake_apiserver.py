@@ -13,7 +13,10 @@ stand-in would not):
 * a Binding of a pod that already has a node is 409 Conflict, and a successful Binding is
   answered with a ``Status`` object, not the Binding (kubernetes-client/python#825);
 * a status PATCH must be a merge or strategic-merge patch (``Content-Type``), and conditions
-  merge by ``type`` (the strategic-merge key of ``PodStatus.conditions``).
+  merge by ``type`` (the strategic-merge key of ``PodStatus.conditions``);
+* lists carry a ``resourceVersion``, and ``?watch=true`` from one streams the events after it
+  (one JSON object per line, then the connection ends as at a watch timeout); a version older
+  than the history kept (``compact``) gets an ``ERROR`` event with a 410 Gone ``Status``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import datetime as dt
 import json
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
+from urllib.parse import parse_qs, urlsplit
 
 MICRO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$")
 LEASES = re.compile(r"^/apis/coordination\.k8s\.io/v1/namespaces/([^/]+)/leases(?:/([^/]+))?$")
@@ -46,6 +51,9 @@ class FakeApiServer:
         self.leases: dict[tuple[str, str], dict[str, Any]] = {}
         self.version = 100
         self.requests: list[tuple[str, str, Optional[str]]] = []  # method, path, content type
+        self.queries: list[dict[str, list[str]]] = []  # the query of each GET
+        self.events: list[tuple[int, str, str, dict[str, Any]]] = []  # version, kind, type, object
+        self.oldest = 0  # events before this version are forgotten (compacted)
         self.lock = threading.Lock()
         server = self
 
@@ -66,12 +74,29 @@ class FakeApiServer:
                 return json.loads(self.rfile.read(length) or b"null")
 
             def _handle(self, method: str) -> None:
-                path = self.path.split("?", 1)[0]
+                url = urlsplit(self.path)
+                path, query = url.path, parse_qs(url.query)
                 body = self._body() if method in ("POST", "PUT", "PATCH") else None
                 with server.lock:
                     server.requests.append((method, path, self.headers.get("Content-Type")))
-                    code, answer = server.route(method, path, body, self.headers.get("Content-Type"))
-                self._answer(code, answer)
+                    if method == "GET":
+                        server.queries.append(query)
+                    if method == "GET" and query.get("watch", [""])[0].lower() in ("true", "1"):
+                        lines = server.watch_lines(path, query)
+                    else:
+                        code, answer = server.route(method, path, body, self.headers.get("Content-Type"))
+                        lines = None
+                if lines is None:
+                    self._answer(code, answer)
+                    return
+                # A watch: 200, a line per event, and the end of the connection (no length).
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                for line in lines:
+                    self.wfile.write(line.encode() + b"\n")
+                if not lines:
+                    time.sleep(0.2)  # a quiet watch stays open a while (a real one, until its timeout)
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 self._handle("GET")
@@ -98,13 +123,44 @@ class FakeApiServer:
         self.version += 1
         return str(self.version)
 
+    def _event(self, kind: str, event_type: str, obj: dict[str, Any]) -> None:
+        obj["metadata"]["resourceVersion"] = self._next_version()
+        self.events.append((self.version, kind, event_type, copy.deepcopy(obj)))
+
+    # What the cluster does meanwhile (the tests call these).
+
+    def add_pod(self, pod: dict[str, Any]) -> None:
+        with self.lock:
+            self.pods[(pod["metadata"]["namespace"], pod["metadata"]["name"])] = pod
+            self._event("pods", "ADDED", pod)
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        with self.lock:
+            self._event("pods", "DELETED", self.pods.pop((namespace, name)))
+
+    def compact(self) -> None:
+        """Forget the event history, as etcd compaction does."""
+        with self.lock:
+            self.events.clear()
+            self.oldest = self.version + 1
+
+    def watch_lines(self, path: str, query: dict[str, list[str]]) -> list[str]:
+        kind = {"/api/v1/nodes": "nodes", "/api/v1/pods": "pods"}.get(path)
+        since = int(query.get("resourceVersion", ["0"])[0] or 0)
+        if kind is None:
+            return [json.dumps({"type": "ERROR", "object": status(404, "NotFound", path)})]
+        if since < self.oldest - 1:
+            return [json.dumps({"type": "ERROR", "object": status(410, "Expired",
+                                                                  f"too old resource version: {since} ({self.oldest})")})]
+        return [json.dumps({"type": t, "object": obj}) for v, k, t, obj in self.events if k == kind and v > since]
     # ------------------------------------------------------------------------------ routes
 
     def route(self, method: str, path: str, body: Any, content_type: Optional[str]) -> tuple[int, dict[str, Any]]:
+        listed = {"resourceVersion": str(self.version)}
         if method == "GET" and path == "/api/v1/nodes":
-            return 200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": self.nodes}
+            return 200, {"kind": "NodeList", "apiVersion": "v1", "metadata": listed, "items": self.nodes}
         if method == "GET" and path == "/api/v1/pods":
-            return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": list(self.pods.values())}
+            return 200, {"kind": "PodList", "apiVersion": "v1", "metadata": listed, "items": list(self.pods.values())}
         if m := POD_SUB.match(path):
             return self._pod_sub(method, (m.group(1), m.group(2)), m.group(3), body, content_type)
         if m := LEASES.match(path):
@@ -124,7 +180,7 @@ class FakeApiServer:
                 return 409, status(409, "Conflict",
                                    f'pod {key[1]} is already assigned to node "{pod["spec"]["nodeName"]}"')
             pod["spec"]["nodeName"] = target["name"]
-            pod["metadata"]["resourceVersion"] = self._next_version()
+            self._event("pods", "MODIFIED", pod)
             return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
         if sub == "status" and method == "PATCH":
             if (content_type or "").split(";")[0] not in PATCH_TYPES:
@@ -132,7 +188,7 @@ class FakeApiServer:
             conditions = pod.setdefault("status", {}).setdefault("conditions", [])
             for new in ((body or {}).get("status") or {}).get("conditions") or []:
                 conditions[:] = [c for c in conditions if c.get("type") != new.get("type")] + [new]
-            pod["metadata"]["resourceVersion"] = self._next_version()
+            self._event("pods", "MODIFIED", pod)
             return 200, pod
         return 405, status(405, "MethodNotAllowed", f"{method} on pods/{sub}")
 

@@ -1,10 +1,12 @@
 """``python -m flow_scheduler``: run in a cluster (the pod's service account), loop forever.
 
-Every ``BATCH_SECONDS`` (default 1) the replica that holds the Lease runs one cycle over every
-pod that arrived meanwhile: the batch window is what lets one solve place a whole burst. Others
-only try to take the Lease. Settings come from the environment: ``SCHEDULER_NAME`` (default
-``rancher-stacks-flow``), ``LEASE_NAMESPACE``/``LEASE_NAME`` (default ``kube-system`` /
-``rancher-stacks-flow-scheduler``), ``POD_NAME`` (the identity; the Downward API gives it).
+Every replica keeps a watch-fed cache of the nodes and live pods (``cache``: one list, then
+watches). Every ``BATCH_SECONDS`` (default 1) the replica that holds the Lease runs one cycle
+over every pod that arrived meanwhile, reading the cache, not the API server: the batch window
+is what lets one solve place a whole burst. Others only try to take the Lease. Settings come
+from the environment: ``SCHEDULER_NAME`` (default ``rancher-stacks-flow``), ``LEASE_NAMESPACE``
+and ``LEASE_NAME`` (default ``kube-system`` and ``rancher-stacks-flow-scheduler``), ``POD_NAME``
+(the identity; the Downward API gives it).
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 
 from kubernetes import client, config
 
+from .cache import ClusterCache, wait_synced
 from .lease import LeaseElector
 from .scheduler import DEFAULT_NAME, FlowScheduler
 
@@ -30,7 +34,13 @@ def main() -> int:
         log.error("BATCH_SECONDS must be a number of seconds")
         return 2
     config.load_incluster_config()
-    scheduler = FlowScheduler(client.CoreV1Api(), os.environ.get("SCHEDULER_NAME", DEFAULT_NAME))
+    core = client.CoreV1Api()
+    cache = ClusterCache(core)
+    cache.run_watches(threading.Event())
+    if not wait_synced(cache, timeout_s=120):
+        log.error("could not list nodes and pods within 120 s")
+        return 1
+    scheduler = FlowScheduler(core, os.environ.get("SCHEDULER_NAME", DEFAULT_NAME), cache=cache)
     elector = LeaseElector(
         client.CoordinationV1Api(),
         os.environ.get("LEASE_NAMESPACE", "kube-system"),
@@ -40,7 +50,7 @@ def main() -> int:
     while True:
         if elector.try_acquire_or_renew() and elector.is_leader():
             result = scheduler.cycle()
-            if result.bound or result.unschedulable:
+            if result.bound or result.conflicts:
                 log.info("bound %d pods, %d unschedulable, %d conflicts", len(result.bound),
                          len(result.unschedulable), len(result.conflicts))
         time.sleep(batch)
