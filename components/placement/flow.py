@@ -344,7 +344,6 @@ class _Built:
     network: Network
     classes: list[list[PendingPod]]
     groups: _Groups
-    unscheduled_arc: dict[int, int] = field(default_factory=dict)  # class index -> arc
     # Arcs that carry one per-node anti-affinity class into a group's shape node: (arcs, class, groups).
     direct: list[tuple[np.ndarray, int, np.ndarray]] = field(default_factory=list)
     # Aggregator inflow: arc -> (aggregator, class); outflow: (aggregator, arcs, groups).
@@ -387,7 +386,7 @@ def _build(cluster: _Cluster, pending: Sequence[PendingPod]) -> _Built:
     for ci, pods in enumerate(classes):
         pod, n = pods[0], len(pods)
         source = net.node(n)
-        built.unscheduled_arc[ci] = net.arc(source, sink, n, UNSCHEDULED_COST)
+        net.arc(source, sink, n, UNSCHEDULED_COST)  # what no node takes stays here (read as the rest)
         usable = rules.usable(pod)
         if not len(usable):
             built.never[ci] = rules.reasons(pod)
