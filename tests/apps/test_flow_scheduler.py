@@ -1,121 +1,69 @@
-"""The flow scheduler service against the Kubernetes client's own model objects and a fake API
-server (no cluster here): conversion, one cycle (bind, unschedulable, conflicts), the Lease."""
+"""The flow scheduler service without a network: conversion of API objects, what the cache keeps
+of them, the Lease against an in-memory store, the Dockerfile. Cycles, the cache's watches and
+the Lease over real HTTP: ``test_flow_scheduler_http``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flow_scheduler.convert import UnsupportedPodError, pod_requests, to_node, to_pending
+from flow_scheduler.convert import (
+    UnsupportedPodError,
+    is_ours,
+    pod_requests,
+    slim_node,
+    slim_pod,
+    to_bound,
+    to_node,
+    to_pending,
+)
 from flow_scheduler.lease import LeaseElector
-from flow_scheduler.scheduler import FlowScheduler
+from kube_objects import ZONE, node, pod
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 APP = Path(__file__).resolve().parents[2] / "apps" / "flow-scheduler"
-ZONE = "topology.kubernetes.io/zone"
-
-
-def node(name: str, zone: str, cpu: str = "4", memory: str = "8Gi", ready: bool = True, **spec: Any) -> client.V1Node:
-    return client.V1Node(
-        metadata=client.V1ObjectMeta(name=name, labels={ZONE: zone, "kubernetes.io/hostname": name}),
-        spec=client.V1NodeSpec(**spec),
-        status=client.V1NodeStatus(
-            allocatable={"cpu": cpu, "memory": memory, "pods": "110"},
-            conditions=[client.V1NodeCondition(type="Ready", status="True" if ready else "False")],
-        ),
-    )
-
-
-def pod(name: str, rs: str = "web", cpu: str = "500m", memory: str = "1Gi", node_name: str | None = None,
-        scheduler: str = "rancher-stacks-flow", **spec: Any) -> client.V1Pod:
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name, namespace="apps",
-                                     owner_references=[client.V1OwnerReference(api_version="apps/v1", kind="ReplicaSet",
-                                                                               name=rs, uid=f"uid-{rs}")]),
-        spec=client.V1PodSpec(
-            scheduler_name=scheduler, node_name=node_name,
-            containers=[client.V1Container(name="c", image="x:1.0.0",
-                                           resources=client.V1ResourceRequirements(requests={"cpu": cpu, "memory": memory}))],
-            **spec,
-        ),
-        status=client.V1PodStatus(phase="Running" if node_name else "Pending"),
-    )
-
-
-class FakeCore:
-    """What the scheduler calls of CoreV1Api, over in-memory objects."""
-
-    def __init__(self, nodes: list[client.V1Node], pods: list[client.V1Pod]) -> None:
-        self.nodes, self.pods = nodes, pods
-        self.bindings: list[tuple[str, str, str]] = []
-        self.patches: list[tuple[str, dict]] = []
-        self.bound_elsewhere: set[str] = set()
-
-    def list_node(self) -> client.V1NodeList:
-        return client.V1NodeList(items=self.nodes)
-
-    def list_pod_for_all_namespaces(self) -> client.V1PodList:
-        return client.V1PodList(items=self.pods)
-
-    def create_namespaced_pod_binding(self, name: str, namespace: str, body: client.V1Binding, **kw: Any) -> None:
-        assert kw == {"_preload_content": False}
-        if name in self.bound_elsewhere:
-            raise ApiException(status=409, reason="Conflict")
-        assert body.target.kind == "Node" and body.metadata.name == name
-        self.bindings.append((namespace, name, body.target.name))
-
-    def patch_namespaced_pod_status(self, name: str, namespace: str, body: dict) -> None:
-        self.patches.append((name, body))
 
 
 def test_nodes_and_pods_convert_as_the_default_scheduler_counts_them() -> None:
-    converted = to_node(node("n1", "a", cpu="3500m", memory="7Gi", taints=[client.V1Taint(key="gpu", effect="NoSchedule")]))
+    converted = to_node(node("n1", "a", cpu="3500m", memory="7Gi", taints=[{"key": "gpu", "effect": "NoSchedule"}]))
     assert converted is not None and converted.zone == "a"
     assert (converted.allocatable.cpu_m, converted.allocatable.memory) == (3500, 7 * 2**30)
     assert converted.taints[0].key == "gpu" and converted.max_pods == 110
     assert to_node(node("n2", "a", ready=False)) is None
     assert to_node(node("n3", "a", unschedulable=True)) is None
     # Effective request: the larger of the containers' sum and the largest init container.
-    p = pod("p", cpu="250m", memory="256Mi", init_containers=[client.V1Container(
-        name="init", image="x:1.0.0", resources=client.V1ResourceRequirements(requests={"cpu": "1", "memory": "64Mi"}))])
+    p = pod("p", cpu="250m", memory="256Mi", initContainers=[
+        {"name": "init", "image": "x:1.0.0", "resources": {"requests": {"cpu": "1", "memory": "64Mi"}}}])
     r = pod_requests(p)
     assert (r.cpu_m, r.memory) == (1000, 256 * 2**20)
-    pending = to_pending(pod("q", rs="db", affinity=client.V1Affinity(pod_anti_affinity=client.V1PodAntiAffinity(
-        required_during_scheduling_ignored_during_execution=[client.V1PodAffinityTerm(topology_key=ZONE)]))))
+    zone_spread = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": ZONE}]}}
+    pending = to_pending(pod("q", rs="db", affinity=zone_spread))
     assert pending.owner == "ReplicaSet/apps/db" and pending.anti_affinity == "zone" and pending.name == "apps/q"
+    rack = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "rack"}]}}
     with pytest.raises(UnsupportedPodError, match="topology key 'rack'"):
-        to_pending(pod("r", affinity=client.V1Affinity(pod_anti_affinity=client.V1PodAntiAffinity(
-            required_during_scheduling_ignored_during_execution=[client.V1PodAffinityTerm(topology_key="rack")]))))
+        to_pending(pod("r", affinity=rack))
+    tolerant = to_pending(pod("t", tolerations=[{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                              nodeSelector={"disk": "ssd"}))
+    assert tolerant.tolerations[0].tolerates(converted.taints[0]) and tolerant.node_selector == (("disk", "ssd"),)
 
 
-def test_a_cycle_binds_a_burst_at_once_spread_over_zones_and_skips_others_pods() -> None:
-    nodes = [node(f"{z}-{i}", z) for z in "abc" for i in range(2)]
-    running = [pod("old", rs="old", cpu="3", node_name="a-0")]
-    burst = [pod(f"web-{i}") for i in range(6)]
-    foreign = [pod("default-scheduled", scheduler="default-scheduler")]
-    core = FakeCore(nodes, running + burst + foreign)
-    result = FlowScheduler(core).cycle()
-    assert len(core.bindings) == 6 and {b[1] for b in core.bindings} == {f"web-{i}" for i in range(6)}
-    zones = sorted(b[2][0] for b in core.bindings)
-    assert zones == ["a", "a", "b", "b", "c", "c"]
-    assert "a-0" not in {b[2] for b in core.bindings}, "the busy node is avoided while others are free"
-    assert result.bound and not result.unschedulable and not core.patches
-
-
-def test_a_pod_that_fits_nowhere_is_marked_unschedulable_and_a_raced_one_is_skipped() -> None:
-    core = FakeCore([node("a-0", "a")], [pod("huge", cpu="64"), pod("ok"), pod("raced", rs="other")])
-    core.bound_elsewhere.add("raced")
-    result = FlowScheduler(core).cycle()
-    assert [b[1] for b in core.bindings] == ["ok"]
-    assert result.conflicts == ["apps/raced"]
-    name, body = core.patches[0]
-    condition = body["status"]["conditions"][0]
-    assert name == "huge" and condition["reason"] == "Unschedulable" and condition["status"] == "False"
-    assert "requests more than the node's allocatable" in condition["message"]
+def test_what_the_cache_keeps_of_an_object_converts_exactly_as_the_whole_object() -> None:
+    """The cache keeps slimmed JSON (no managedFields, env, images ...): same placement view."""
+    full_pod = pod("s", cpu="750m", memory="3Gi", nodeSelector={"disk": "ssd"},
+                   tolerations=[{"key": "gpu", "operator": "Exists"}],
+                   affinity={"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                       {"topologyKey": "kubernetes.io/hostname"}]}},
+                   initContainers=[{"name": "i", "image": "x:1", "resources": {"requests": {"cpu": "2"}}}])
+    slim = slim_pod(full_pod)
+    assert to_pending(slim) == to_pending(full_pod) and is_ours(slim, "rancher-stacks-flow")
+    assert "env" not in str(slim) and len(str(slim)) < len(str(full_pod))
+    bound = pod("b", node_name="n1")
+    assert to_bound([slim_pod(bound)]) == to_bound([bound])
+    full_node = node("n1", "a", taints=[{"key": "gpu", "value": "a100", "effect": "NoSchedule"}])
+    assert to_node(slim_node(full_node)) == to_node(full_node) and "images" not in str(slim_node(full_node))
 
 
 class FakeLeases:

@@ -15,43 +15,10 @@ from fake_apiserver import FakeApiServer
 from flow_scheduler.cache import LIVE_PODS, ClusterCache, wait_synced
 from flow_scheduler.lease import LeaseElector
 from flow_scheduler.scheduler import FlowScheduler
+from kube_objects import node, pod
 from kubernetes import client
 
-ZONE = "topology.kubernetes.io/zone"
 WHOLE_SECOND = dt.datetime(2026, 12, 3, 15, 20, 0, tzinfo=dt.UTC)  # microsecond 0
-
-
-def node(name: str, zone: str, cpu: str = "4", memory: str = "8Gi") -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "labels": {ZONE: zone, "kubernetes.io/hostname": name},
-                     "creationTimestamp": "2026-12-01T10:00:00Z", "resourceVersion": "7"},
-        "spec": {"providerID": f"aws:///{zone}/i-0{name}"},
-        "status": {
-            "capacity": {"cpu": cpu, "memory": memory, "pods": "110"},
-            "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
-            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "lastHeartbeatTime": "2026-12-03T15:19:50Z", "lastTransitionTime": "2026-12-01T10:01:00Z"}],
-        },
-    }
-
-
-def pod(name: str, rs: str = "web", cpu: str = "500m", memory: str = "1Gi", node_name: str | None = None,
-        scheduler: str = "rancher-stacks-flow") -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "schedulerName": scheduler,
-        "containers": [{"name": "app", "image": "registry.example/web:1.4.2",
-                        "resources": {"requests": {"cpu": cpu, "memory": memory}}}],
-    }
-    if node_name:
-        spec["nodeName"] = node_name
-    return {
-        "metadata": {"name": name, "namespace": "apps", "uid": f"uid-{name}", "resourceVersion": "10",
-                     "creationTimestamp": "2026-12-03T15:19:59Z",
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs,
-                                          "uid": f"uid-{rs}", "controller": True}]},
-        "spec": spec,
-        "status": {"phase": "Running" if node_name else "Pending", "qosClass": "Burstable"},
-    }
 
 
 @pytest.fixture
@@ -146,7 +113,7 @@ def test_a_stale_replace_is_refused_so_two_replicas_cannot_both_take_an_expired_
 
 
 def names(cache: ClusterCache) -> set[str]:
-    return {p.metadata.name for p in cache.pods()}
+    return {p["metadata"]["name"] for p in cache.pods()}
 
 
 def test_the_cache_lists_once_then_follows_the_watch_and_relists_after_410(server: FakeApiServer) -> None:
@@ -184,7 +151,7 @@ def test_with_the_cache_a_bound_pod_is_not_placed_twice_and_a_reason_is_written_
     second = scheduler.cycle()
     assert not second.bound and not second.conflicts and list(second.unschedulable) == ["apps/huge-0"]
     cache.watch("pods", timeout_s=1)  # the events of the bindings and the status patch arrive
-    assert all(p.spec.node_name for p in cache.pods() if p.metadata.name.startswith("web-"))
+    assert all(p["spec"]["nodeName"] for p in cache.pods() if p["metadata"]["name"].startswith("web-"))
     scheduler.cycle()
     bindings = [path for method, path, _ in server.requests if path.endswith("/binding")]
     patches = [path for method, path, _ in server.requests if method == "PATCH"]
@@ -207,3 +174,22 @@ def test_the_watch_threads_keep_the_cache_current_until_stopped(server: FakeApiS
     for thread in threads:
         thread.join(timeout=5)
     assert not any(t.is_alive() for t in threads)
+
+
+def test_a_cycle_converts_only_pods_whose_cached_object_changed(server: FakeApiServer) -> None:
+    core = client.CoreV1Api(api(server))
+    cache = ClusterCache(core)
+    cache.relist("nodes")
+    cache.relist("pods")
+    scheduler = FlowScheduler(core, cache=cache)
+    scheduler.cycle()
+    before = dict(scheduler.views)
+    assert before["apps/web-0"].bound is not None and before["apps/web-0"].bound.node == server.pods[("apps", "web-0")]["spec"]["nodeName"]
+    server.add_pod(pod("web-6"))
+    cache.watch("pods", timeout_s=1)  # the bindings' events, huge-0's patch, web-6 arriving
+    result = scheduler.cycle()
+    assert list(result.bound) == ["apps/web-6"]
+    after = scheduler.views
+    assert after["apps/running-0"] is before["apps/running-0"]  # no event: converted once
+    assert after["apps/web-0"] is not before["apps/web-0"]  # its binding's event replaced the object
+    assert after["apps/web-0"].bound == before["apps/web-0"].bound

@@ -7,10 +7,18 @@ is what lets one solve place a whole burst. Others only try to take the Lease. S
 from the environment: ``SCHEDULER_NAME`` (default ``rancher-stacks-flow``), ``LEASE_NAMESPACE``
 and ``LEASE_NAME`` (default ``kube-system`` and ``rancher-stacks-flow-scheduler``), ``POD_NAME``
 (the identity; the Downward API gives it).
+
+The cache holds a few dicts per live pod (hundreds of thousands of objects on a big cluster),
+and Python's cyclic garbage collector walks every one of them on each full collection, in the
+middle of a cycle: ``tools.bench_scheduler_service`` measured a cycle after a burst at 0.38 s
+with that, 0.17 s without. The objects are plain dicts and lists that refcounting frees, so
+after the first sync and then every ``FREEZE_EVERY`` cycles the service collects once and
+freezes what survives (``gc.freeze``: kept out of later collections, freed as usual).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import socket
@@ -23,6 +31,14 @@ from kubernetes import client, config
 from .cache import ClusterCache, wait_synced
 from .lease import LeaseElector
 from .scheduler import DEFAULT_NAME, FlowScheduler
+
+FREEZE_EVERY = 300
+
+
+def settle_heap() -> None:
+    """Collect cyclic garbage now, then keep the survivors out of later collections."""
+    gc.collect()
+    gc.freeze()
 
 
 def main() -> int:
@@ -40,6 +56,7 @@ def main() -> int:
     if not wait_synced(cache, timeout_s=120):
         log.error("could not list nodes and pods within 120 s")
         return 1
+    settle_heap()
     scheduler = FlowScheduler(core, os.environ.get("SCHEDULER_NAME", DEFAULT_NAME), cache=cache)
     elector = LeaseElector(
         client.CoordinationV1Api(),
@@ -47,7 +64,11 @@ def main() -> int:
         os.environ.get("LEASE_NAME", "rancher-stacks-flow-scheduler"),
         os.environ.get("POD_NAME", socket.gethostname()),
     )
+    cycles = 0
     while True:
+        cycles += 1
+        if cycles % FREEZE_EVERY == 0:
+            settle_heap()
         if elector.try_acquire_or_renew() and elector.is_leader():
             result = scheduler.cycle()
             if result.bound or result.conflicts:

@@ -6,8 +6,14 @@ watch from its ``resourceVersion``. This is the same, for the two kinds placemen
 
 * ``relist(kind)``: a full list, remembering the list's ``resourceVersion``;
 * ``watch(kind)``: one watch from there (``allowWatchBookmarks``, a server-side timeout), applying
-  ``ADDED``/``MODIFIED``/``DELETED`` events. A ``410 Gone`` (the version was compacted away)
-  means relisting, as the client's ``Watch.stream`` documents;
+  ``ADDED``/``MODIFIED``/``DELETED`` events and following ``BOOKMARK``s. An ``ERROR`` event with
+  ``410 Gone`` (the version was compacted away) means relisting, as the client's
+  ``Watch.stream`` documents;
+* both read the API server's JSON as is (``_preload_content=False``) and keep it slimmed
+  (``convert.slim_pod``/``slim_node``), never the client's models (see ``convert``). The watch
+  reads the stream's lines itself: ``Watch.stream(..., deserialize=False)`` fails on an
+  ``ERROR`` event (it looks for a ``raw_object`` key it only sets when deserialising) and does
+  not follow bookmarks;
 * pods are listed and watched with ``status.phase!=Succeeded,status.phase!=Failed``: finished
   pods take no capacity, and a pod that finishes leaves the selection (the watch says
   ``DELETED``);
@@ -21,15 +27,16 @@ capped backoff; every replica runs them, so a replica that takes the Lease over 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from typing import Any, Callable, Literal, Optional
 
-from kubernetes import watch
 from kubernetes.client.rest import ApiException
+from kubernetes.watch.watch import iter_resp_lines
 
-from .convert import pod_key
+from .convert import pod_key, slim_node, slim_pod
 
 Kind = Literal["nodes", "pods"]
 LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
@@ -69,15 +76,15 @@ class ClusterCache:
             if cached is not None:
                 self._overlay(key, cached)
 
-    def _overlay(self, key: str, pod: Any) -> None:
+    def _overlay(self, key: str, pod: dict[str, Any]) -> None:
         """Keep an assumed binding on ``pod`` until the API server's copy has a node (lock held)."""
         node = self._assumed.get(key)
         if node is None:
             return
-        if pod.spec.node_name:
+        if pod["spec"].get("nodeName"):
             del self._assumed[key]
         else:
-            pod.spec.node_name = node
+            pod["spec"]["nodeName"] = node
 
     # ---------------------------------------------------------------------------- syncing
 
@@ -89,11 +96,19 @@ class ClusterCache:
 
     @staticmethod
     def _key(kind: Kind, obj: Any) -> str:
-        return obj.metadata.name if kind == "nodes" else pod_key(obj)
+        return obj["metadata"]["name"] if kind == "nodes" else pod_key(obj)
+
+    @staticmethod
+    def _slim(kind: Kind, obj: Any) -> dict[str, Any]:
+        return slim_node(obj) if kind == "nodes" else slim_pod(obj)
 
     def relist(self, kind: Kind) -> None:
-        listed = self._list(kind)(**self._args(kind))
-        objects = {self._key(kind, obj): obj for obj in listed.items or []}
+        response = _checked(self._list(kind)(_preload_content=False, **self._args(kind)))
+        try:
+            listed = json.loads(response.data)
+        finally:
+            response.release_conn()
+        objects = {self._key(kind, obj): self._slim(kind, obj) for obj in listed.get("items") or []}
         with self._lock:
             if kind == "pods":
                 for key in list(self._assumed):
@@ -102,41 +117,49 @@ class ClusterCache:
                     else:
                         del self._assumed[key]
             self._objects[kind] = objects
-            self._version[kind] = listed.metadata.resource_version
+            self._version[kind] = (listed.get("metadata") or {}).get("resourceVersion")
 
-    def apply(self, kind: Kind, event_type: str, obj: Any) -> None:
-        """One watch event."""
-        key = self._key(kind, obj)
+    def apply(self, kind: Kind, event_type: str, obj: dict[str, Any]) -> None:
+        """One watch event (the object as the API server's JSON)."""
+        version = (obj.get("metadata") or {}).get("resourceVersion")
         with self._lock:
             if event_type == "DELETED":
+                key = self._key(kind, obj)
                 self._objects[kind].pop(key, None)
                 self._assumed.pop(key, None)
             elif event_type in ("ADDED", "MODIFIED"):
+                key, slim = self._key(kind, obj), self._slim(kind, obj)
                 if kind == "pods":
-                    self._overlay(key, obj)
-                self._objects[kind][key] = obj
-            version = obj.metadata.resource_version
-            if version:
+                    self._overlay(key, slim)
+                self._objects[kind][key] = slim
+            if version:  # BOOKMARKs carry only this
                 self._version[kind] = version
 
     def watch(self, kind: Kind, timeout_s: int = WATCH_TIMEOUT_S) -> None:
         """One watch until the server ends it (``timeout_s``); relists on ``410 Gone``."""
         if self._version[kind] is None:
             self.relist(kind)
-        stream = watch.Watch()
+        response = _checked(self._list(kind)(
+            watch=True, resource_version=self._version[kind], timeout_seconds=timeout_s,
+            allow_watch_bookmarks=True, _preload_content=False, **self._args(kind),
+        ))
         try:
-            for event in stream.stream(self._list(kind), resource_version=self._version[kind],
-                                       timeout_seconds=timeout_s, allow_watch_bookmarks=True, **self._args(kind)):
-                if event["type"] == "BOOKMARK":
-                    with self._lock:
-                        self._version[kind] = stream.resource_version
+            for line in iter_resp_lines(response):
+                if not line.strip():
                     continue
-                self.apply(kind, event["type"], event["object"])
-        except ApiException as exc:
-            if exc.status != 410:
-                raise
-            log.info("%s: watch version expired (410 Gone), relisting", kind)
-            self.relist(kind)
+                event = json.loads(line)
+                if event.get("type") == "ERROR":
+                    status = event.get("object") or {}
+                    if status.get("code") == 410:
+                        log.info("%s: watch version expired (410 Gone), relisting", kind)
+                        self.relist(kind)
+                        return
+                    why = f"{status.get('reason')}: {status.get('message')}"
+                    raise ApiException(status=status.get("code"), reason=why)
+                self.apply(kind, event.get("type", ""), event.get("object") or {})
+        finally:
+            response.close()
+            response.release_conn()
 
     def run_watches(self, stop: threading.Event, max_backoff_s: float = 30.0) -> list[threading.Thread]:
         """Both watches, forever (until ``stop``), each on a daemon thread."""
@@ -161,6 +184,17 @@ class ClusterCache:
         for thread in threads:
             thread.start()
         return threads
+
+
+def _checked(response: Any) -> Any:
+    """The raw response, or the API server's refusal as an ``ApiException`` (without preloading,
+    the client returns any status as is)."""
+    if 200 <= response.status <= 299:
+        return response
+    try:
+        raise ApiException(status=response.status, reason=f"{response.reason}: {response.data[:500]!r}")
+    finally:
+        response.release_conn()
 
 
 def wait_synced(cache: ClusterCache, timeout_s: float) -> bool:

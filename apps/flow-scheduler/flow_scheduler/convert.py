@@ -1,4 +1,9 @@
-"""Kubernetes objects (the official client's models) to the flow scheduler's snapshot.
+"""Kubernetes objects, as the API server's JSON (camelCase dicts), to the flow scheduler's snapshot.
+
+The scheduler reads nodes and pods as plain JSON rather than the client's models: on a cluster of
+thousands of nodes, turning a list of 23,500 pods into models took about 5 s and 350 MiB, and
+reading attributes off them again each cycle another 0.3 s. ``slim_pod``/``slim_node`` keep
+only the fields below, so the cache holds a small dict per object.
 
 * A node takes part when it is schedulable (``spec.unschedulable`` unset) and ``Ready``; its zone
   is the ``topology.kubernetes.io/zone`` label (``""`` without one), its capacity
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from kubernetes.utils import parse_quantity
 
@@ -26,6 +31,7 @@ from rancher_stacks.placement import BoundPod, Node, PendingPod, Resources, Tain
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_KEY = "kubernetes.io/hostname"
+Obj = Mapping[str, Any]
 
 
 class UnsupportedPodError(ValueError):
@@ -47,112 +53,165 @@ def _bytes(value: Any) -> int:
     return int(_parsed(value)) if value is not None else 0
 
 
-def node_ready(node: Any) -> bool:
-    conditions = (node.status.conditions or []) if node.status else []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+def _get(obj: Optional[Obj], *path: str) -> Any:
+    for key in path:
+        if not obj:
+            return None
+        obj = obj.get(key)
+    return obj
 
 
-def to_node(node: Any) -> Optional[Node]:
-    """The placement view of a ``V1Node``, or None when nothing may be placed on it."""
-    if node.spec and node.spec.unschedulable:
+# ------------------------------------------------------------------------------- slimming
+
+_POD_SPEC = ("nodeName", "schedulerName", "nodeSelector", "tolerations", "affinity")
+
+
+def _slim_containers(containers: Optional[list[Obj]]) -> list[dict[str, Any]]:
+    return [{"resources": {"requests": _get(c, "resources", "requests") or {}}} for c in containers or []]
+
+
+def slim_pod(pod: Obj) -> dict[str, Any]:
+    """What placement and binding read of a pod (no managedFields, env, volumes, status detail)."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    owners = meta.get("ownerReferences") or []
+    return {
+        "metadata": {
+            "name": meta.get("name"), "namespace": meta.get("namespace"),
+            "resourceVersion": meta.get("resourceVersion"), "deletionTimestamp": meta.get("deletionTimestamp"),
+            "ownerReferences": [{"kind": o.get("kind"), "name": o.get("name")} for o in owners[:1]],
+        },
+        "spec": {
+            **{k: spec[k] for k in _POD_SPEC if spec.get(k) is not None},
+            "containers": _slim_containers(spec.get("containers")),
+            "initContainers": _slim_containers(spec.get("initContainers")),
+        },
+        "status": {"phase": _get(pod, "status", "phase")},
+    }
+
+
+def slim_node(node: Obj) -> dict[str, Any]:
+    """What placement reads of a node (no images, addresses, daemon endpoints)."""
+    meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
+    return {
+        "metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {},
+                     "resourceVersion": meta.get("resourceVersion")},
+        "spec": {"unschedulable": spec.get("unschedulable"), "taints": spec.get("taints") or []},
+        "status": {"allocatable": status.get("allocatable") or {},
+                   "conditions": [{"type": c.get("type"), "status": c.get("status")}
+                                  for c in status.get("conditions") or []]},
+    }
+
+
+# ------------------------------------------------------------------------------ conversion
+
+
+def node_ready(node: Obj) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in _get(node, "status", "conditions") or [])
+
+
+def to_node(node: Obj) -> Optional[Node]:
+    """The placement view of a node, or None when nothing may be placed on it."""
+    if _get(node, "spec", "unschedulable") or not node_ready(node):
         return None
-    if not node_ready(node):
-        return None
-    allocatable = node.status.allocatable or {}
-    labels = dict(node.metadata.labels or {})
-    taints = tuple(Taint(t.key, t.value or "", t.effect) for t in ((node.spec.taints if node.spec else None) or []))
+    allocatable = _get(node, "status", "allocatable") or {}
+    labels = dict(_get(node, "metadata", "labels") or {})
+    taints = tuple(Taint(t.get("key", ""), t.get("value") or "", t.get("effect", "NoSchedule"))
+                   for t in _get(node, "spec", "taints") or [])
     return Node(
-        name=node.metadata.name,
+        name=node["metadata"]["name"],
         zone=labels.get(ZONE_LABEL, ""),
         allocatable=Resources(_cpu_m(allocatable.get("cpu")), _bytes(allocatable.get("memory"))),
-        max_pods=int(parse_quantity(allocatable.get("pods", "110"))),
+        max_pods=int(_parsed(allocatable.get("pods", "110"))),
         labels=labels,
         taints=taints,
     )
 
 
-def pod_requests(pod: Any) -> Resources:
+def pod_requests(pod: Obj) -> Resources:
     """The pod's effective request: max(sum of containers, largest init container), per resource."""
-
-    def requests(container: Any) -> Resources:
-        req = (container.resources.requests if container.resources else None) or {}
-        return Resources(_cpu_m(req.get("cpu")), _bytes(req.get("memory")))
-
-    total = Resources(0, 0)
-    for container in pod.spec.containers or []:
-        total = total + requests(container)
-    for init in pod.spec.init_containers or []:
-        r = requests(init)
-        total = Resources(max(total.cpu_m, r.cpu_m), max(total.memory, r.memory))
-    return total
+    cpu = memory = 0
+    spec = pod.get("spec") or {}
+    for container in spec.get("containers") or []:
+        req = _get(container, "resources", "requests") or {}
+        cpu += _cpu_m(req.get("cpu"))
+        memory += _bytes(req.get("memory"))
+    for init in spec.get("initContainers") or []:
+        req = _get(init, "resources", "requests") or {}
+        cpu, memory = max(cpu, _cpu_m(req.get("cpu"))), max(memory, _bytes(req.get("memory")))
+    return Resources(cpu, memory)
 
 
-def owner_of(pod: Any) -> str:
-    refs = pod.metadata.owner_references or []
+def owner_of(pod: Obj) -> str:
+    meta = pod["metadata"]
+    refs = meta.get("ownerReferences") or []
     if refs:
-        return f"{refs[0].kind}/{pod.metadata.namespace}/{refs[0].name}"
-    return f"Pod/{pod.metadata.namespace}/{pod.metadata.name}"
+        return f"{refs[0]['kind']}/{meta['namespace']}/{refs[0]['name']}"
+    return f"Pod/{meta['namespace']}/{meta['name']}"
 
 
-def pod_key(pod: Any) -> str:
-    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+def pod_key(pod: Obj) -> str:
+    meta = pod["metadata"]
+    return f"{meta['namespace']}/{meta['name']}"
 
 
-def _anti_affinity(pod: Any) -> Optional[str]:
-    affinity = pod.spec.affinity
-    if affinity is None:
+def _anti_affinity(pod: Obj) -> Optional[str]:
+    affinity = _get(pod, "spec", "affinity")
+    if not affinity:
         return None
-    if affinity.pod_affinity is not None or affinity.node_affinity is not None:
+    if affinity.get("podAffinity") or affinity.get("nodeAffinity"):
         raise UnsupportedPodError("pod or node affinity terms are not placed by this scheduler (use nodeSelector)")
-    anti = affinity.pod_anti_affinity
-    if anti is None:
-        return None
-    terms = anti.required_during_scheduling_ignored_during_execution or []
+    terms = _get(affinity, "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution") or []
     kinds = set()
     for term in terms:
-        if term.topology_key == HOSTNAME_KEY:
+        key = term.get("topologyKey")
+        if key == HOSTNAME_KEY:
             kinds.add("node")
-        elif term.topology_key == ZONE_LABEL:
+        elif key == ZONE_LABEL:
             kinds.add("zone")
         else:
-            key = term.topology_key
             raise UnsupportedPodError(f"anti-affinity on topology key {key!r} is not placed by this scheduler")
     if len(kinds) > 1:
         raise UnsupportedPodError("anti-affinity both per node and per zone is not placed by this scheduler")
     return kinds.pop() if kinds else None
 
 
-def to_pending(pod: Any) -> PendingPod:
-    """The placement view of a pending ``V1Pod`` (``UnsupportedPodError`` for what it cannot place)."""
+def to_pending(pod: Obj) -> PendingPod:
+    """The placement view of a pending pod (``UnsupportedPodError`` for what it cannot place)."""
+    spec = pod.get("spec") or {}
     tolerations = tuple(
-        Toleration(t.key, t.operator or "Equal", t.value or "", t.effect) for t in (pod.spec.tolerations or [])
+        Toleration(t.get("key"), t.get("operator") or "Equal", t.get("value") or "", t.get("effect"))
+        for t in spec.get("tolerations") or []
     )
     return PendingPod(
         name=pod_key(pod),
         owner=owner_of(pod),
         requests=pod_requests(pod),
-        node_selector=tuple(sorted((pod.spec.node_selector or {}).items())),
+        node_selector=tuple(sorted((spec.get("nodeSelector") or {}).items())),
         tolerations=tolerations,
         anti_affinity=_anti_affinity(pod),  # type: ignore[arg-type]
     )
 
 
-def is_ours(pod: Any, scheduler_name: str) -> bool:
+def is_ours(pod: Obj, scheduler_name: str) -> bool:
+    spec = pod.get("spec") or {}
     return (
-        pod.spec.scheduler_name == scheduler_name
-        and not pod.spec.node_name
-        and pod.metadata.deletion_timestamp is None
-        and (pod.status is None or pod.status.phase in (None, "Pending"))
+        spec.get("schedulerName") == scheduler_name
+        and not spec.get("nodeName")
+        and not _get(pod, "metadata", "deletionTimestamp")
+        and _get(pod, "status", "phase") in (None, "Pending")
     )
 
 
-def to_bound(pods: Iterable[Any]) -> list[BoundPod]:
+def to_bound(pods: Iterable[Obj]) -> list[BoundPod]:
     """Pods that take capacity on their node: bound and not finished."""
     return [
-        BoundPod(pod_key(p), p.spec.node_name, pod_requests(p), owner_of(p))
+        BoundPod(pod_key(p), p["spec"]["nodeName"], pod_requests(p), owner_of(p))
         for p in pods
-        if p.spec.node_name and (p.status is None or p.status.phase not in ("Succeeded", "Failed"))
+        if _get(p, "spec", "nodeName") and _get(p, "status", "phase") not in ("Succeeded", "Failed")
     ]
 
 
-__all__ = ["UnsupportedPodError", "is_ours", "owner_of", "pod_requests", "to_bound", "to_node", "to_pending"]
+__all__ = [
+    "UnsupportedPodError", "is_ours", "owner_of", "pod_key", "pod_requests", "slim_node", "slim_pod", "to_bound",
+    "to_node", "to_pending",
+]

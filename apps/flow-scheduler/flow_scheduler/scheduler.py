@@ -22,7 +22,7 @@ from typing import Any, Optional
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from rancher_stacks.placement import Snapshot, place
+from rancher_stacks.placement import BoundPod, PendingPod, Snapshot, place
 
 from .cache import ClusterCache
 from .convert import UnsupportedPodError, is_ours, pod_key, to_bound, to_node, to_pending
@@ -38,6 +38,32 @@ class CycleResult:
 
 
 @dataclass
+class _View:
+    """What placement needs of one pod: bound (takes capacity), ours and pending, or neither."""
+
+    source: dict[str, Any]
+    node: Optional[str]
+    bound: Optional[BoundPod] = None
+    ours: bool = False
+    pending: Optional[PendingPod] = None
+    unsupported: Optional[str] = None
+
+    @classmethod
+    def of(cls, pod: dict[str, Any], scheduler_name: str) -> _View:
+        view = cls(pod, pod["spec"].get("nodeName"))
+        taken = to_bound([pod])
+        if taken:
+            view.bound = taken[0]
+        elif is_ours(pod, scheduler_name):
+            view.ours = True
+            try:
+                view.pending = to_pending(pod)
+            except UnsupportedPodError as exc:
+                view.unsupported = str(exc)
+        return view
+
+
+@dataclass
 class FlowScheduler:
     core: Any  # CoreV1Api (or a stand-in with the same methods)
     name: str = DEFAULT_NAME
@@ -45,62 +71,83 @@ class FlowScheduler:
     # Pending pods marked Unschedulable, with the reason written (to write it only when it changes).
     marked: dict[str, str] = field(default_factory=dict)
 
+    # Pod key -> its placement view, kept while the cached object stays the same (see _views).
+    views: dict[str, _View] = field(default_factory=dict)
+
     def cycle(self) -> CycleResult:
         result = CycleResult()
-        if self.cache is not None:
-            v1_nodes, pods = self.cache.nodes(), self.cache.pods()
-        else:
-            v1_nodes, pods = self.core.list_node().items, self.core.list_pod_for_all_namespaces().items
-        nodes = [n for n in (to_node(v1) for v1 in v1_nodes) if n is not None]
-        bound = to_bound(pods)
-        waiting = {pod_key(p) for p in pods if is_ours(p, self.name)}
-        self.marked = {key: why for key, why in self.marked.items() if key in waiting}
+        cache = self.cache
+        if cache is None:  # no watches: list both kinds for this cycle
+            cache = ClusterCache(self.core)
+            cache.relist("nodes")
+            cache.relist("pods")
+        nodes = [n for n in (to_node(v1) for v1 in cache.nodes()) if n is not None]
+        views = self._views(cache.pods())
+        self.marked = {key: why for key, why in self.marked.items() if key in views and views[key].ours}
         pending, objects = [], {}
-        for pod in pods:
-            if not is_ours(pod, self.name):
+        for view in views.values():
+            if not view.ours:
                 continue
-            try:
-                converted = to_pending(pod)
-            except UnsupportedPodError as exc:
-                self._unschedulable(pod, str(exc), result)
+            if view.unsupported is not None:
+                self._unschedulable(view.source, view.unsupported, result)
                 continue
-            pending.append(converted)
-            objects[converted.name] = pod
+            assert view.pending is not None
+            pending.append(view.pending)
+            objects[view.pending.name] = view.source
         if not pending:
             return result
         known = {n.name for n in nodes}
-        snapshot = Snapshot(tuple(nodes), tuple(b for b in bound if b.node in known), tuple(pending))
-        placement = place(snapshot)
+        bound = tuple(v.bound for v in views.values() if v.bound is not None and v.bound.node in known)
+        placement = place(Snapshot(tuple(nodes), bound, tuple(pending)))
         for key, node in sorted(placement.assignments.items()):
             self._bind(objects[key], node, result)
         for key, reason in sorted(placement.unscheduled.items()):
             self._unschedulable(objects[key], reason, result)
         return result
 
-    def _bind(self, pod: Any, node: str, result: CycleResult) -> None:
-        meta = pod.metadata
+    def _views(self, pods: list[dict[str, Any]]) -> dict[str, _View]:
+        """Each pod's placement view, converted again only when the cache holds a new object for
+        it (every event replaces the object) or its node changed (an assumed binding): at 23,500
+        live pods converting all of them took 0.28 s a cycle."""
+        views: dict[str, _View] = {}
+        for pod in pods:
+            key = pod_key(pod)
+            view = self.views.get(key)
+            if view is None or view.source is not pod or view.node != pod["spec"].get("nodeName"):
+                view = _View.of(pod, self.name)
+            views[key] = view
+        self.views = views
+        return views
+
+    def _bind(self, pod: dict[str, Any], node: str, result: CycleResult) -> None:
+        name, namespace, key = pod["metadata"]["name"], pod["metadata"]["namespace"], pod_key(pod)
         body = client.V1Binding(
-            metadata=client.V1ObjectMeta(name=meta.name, namespace=meta.namespace),
+            metadata=client.V1ObjectMeta(name=name, namespace=namespace),
             target=client.V1ObjectReference(api_version="v1", kind="Node", name=node),
         )
         try:
-            self.core.create_namespaced_pod_binding(meta.name, meta.namespace, body, _preload_content=False)
+            self.core.create_namespaced_pod_binding(name, namespace, body, _preload_content=False)
         except ApiException as exc:
             if exc.status in (404, 409):  # deleted, or bound by someone else meanwhile
-                result.conflicts.append(f"{meta.namespace}/{meta.name}")
+                result.conflicts.append(key)
                 return
             raise
-        result.bound[f"{meta.namespace}/{meta.name}"] = node
-        self.marked.pop(pod_key(pod), None)
+        result.bound[key] = node
+        self.marked.pop(key, None)
         if self.cache is not None:
             self.cache.assume(pod, node)
+            # The assumed pod now takes capacity on its node; no need to convert it again.
+            view = self.views.get(key)
+            if view is not None and view.pending is not None:
+                self.views[key] = _View(pod, node, bound=BoundPod(key, node, view.pending.requests, view.pending.owner))
 
-    def _unschedulable(self, pod: Any, reason: str, result: CycleResult) -> None:
-        meta, key = pod.metadata, pod_key(pod)
+    def _unschedulable(self, pod: dict[str, Any], reason: str, result: CycleResult) -> None:
+        key = pod_key(pod)
         result.unschedulable[key] = reason
         if self.marked.get(key) == reason:
             return
         condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                      "message": f"{self.name}: {reason}"}
-        self.core.patch_namespaced_pod_status(meta.name, meta.namespace, {"status": {"conditions": [condition]}})
+        self.core.patch_namespaced_pod_status(pod["metadata"]["name"], pod["metadata"]["namespace"],
+                                              {"status": {"conditions": [condition]}})
         self.marked[key] = reason
