@@ -10,8 +10,8 @@ and ``LEASE_NAME`` (default ``kube-system`` and ``rancher-stacks-flow-scheduler`
 
 The cache holds a few dicts per live pod (hundreds of thousands of objects on a big cluster),
 and Python's cyclic garbage collector walks every one of them on each full collection, in the
-middle of a cycle: ``tools.bench_scheduler_service`` measured a cycle after a burst at 0.38 s
-with that, 0.17 s without. The objects are plain dicts and lists that refcounting frees, so
+middle of a cycle: ``tools.bench_scheduler_service`` measured the first cycle over 23,352 live
+pods at 0.70 s with those passes and 0.52 s without. The objects are plain dicts and lists that refcounting frees, so
 after the first sync and then every ``FREEZE_EVERY`` cycles the service collects once and
 freezes what survives (``gc.freeze``: kept out of later collections, freed as usual).
 """
