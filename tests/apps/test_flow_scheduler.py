@@ -5,10 +5,15 @@ the Lease over real HTTP: ``test_flow_scheduler_http``."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import subprocess
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+from flow_scheduler.__main__ import step
 from flow_scheduler.convert import (
     UnsupportedPodError,
     is_ours,
@@ -19,6 +24,7 @@ from flow_scheduler.convert import (
     to_node,
     to_pending,
 )
+from flow_scheduler.health import Health
 from flow_scheduler.lease import LeaseElector
 from kube_objects import ZONE, node, pod
 from kubernetes import client
@@ -135,3 +141,60 @@ def test_the_dockerfile_passes_hadolint(validator) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     text = (APP / "Dockerfile").read_text()
     assert "COPY components/placement/ rancher_stacks/placement/" in text and "USER 65532" in text
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_healthz_is_503_once_the_loop_stops_succeeding_or_a_watch_thread_stops() -> None:
+    clock, stop = Clock(), threading.Event()
+    watcher = threading.Thread(target=stop.wait, name="watch-pods", daemon=True)
+    watcher.start()
+    health = Health(stale_after_s=30, clock=clock, threads=[watcher])
+    server = health.serve(port=0, host="127.0.0.1")
+    url = f"http://127.0.0.1:{server.server_address[1]}/healthz"
+
+    def get() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    try:
+        assert get() == (200, "ok")
+        clock.t += 31
+        assert get() == (503, "no successful loop iteration for 31 s")
+        health.beat()
+        assert get() == (200, "ok")
+        stop.set()
+        watcher.join(timeout=5)
+        assert get() == (503, "stopped: watch-pods")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_failed_iteration_is_logged_and_does_not_beat() -> None:
+    class Failing:
+        def try_acquire_or_renew(self) -> bool:
+            raise ApiException(status=500, reason="Internal Server Error")
+
+    class Working:
+        def try_acquire_or_renew(self) -> bool:
+            return False  # another replica leads
+
+        def is_leader(self) -> bool:
+            return False
+
+    clock = Clock()
+    health = Health(clock=clock)
+    log = logging.getLogger("test-flow-scheduler")
+    clock.t += 10
+    assert step(Failing(), None, health, log) is False and health.last_beat == 1000.0  # type: ignore[arg-type]
+    assert step(Working(), None, health, log) is True and health.last_beat == 1010.0  # type: ignore[arg-type]

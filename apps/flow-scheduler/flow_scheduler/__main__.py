@@ -6,7 +6,7 @@ over every pod that arrived meanwhile, reading the cache, not the API server: th
 is what lets one solve place a whole burst. Others only try to take the Lease. Settings come
 from the environment: ``SCHEDULER_NAME`` (default ``rancher-stacks-flow``), ``LEASE_NAMESPACE``
 and ``LEASE_NAME`` (default ``kube-system`` and ``rancher-stacks-flow-scheduler``), ``POD_NAME``
-(the identity; the Downward API gives it).
+(the identity; the Downward API gives it), ``HEALTH_PORT`` (default 8080: ``/healthz``).
 
 The cache holds a few dicts per live pod (hundreds of thousands of objects on a big cluster),
 and Python's cyclic garbage collector walks every one of them on each full collection, in the
@@ -29,6 +29,7 @@ import time
 from kubernetes import client, config
 
 from .cache import ClusterCache, wait_synced
+from .health import HEALTH_PORT, Health
 from .lease import LeaseElector
 from .scheduler import DEFAULT_NAME, FlowScheduler
 
@@ -39,6 +40,23 @@ def settle_heap() -> None:
     """Collect cyclic garbage now, then keep the survivors out of later collections."""
     gc.collect()
     gc.freeze()
+
+
+def step(elector: LeaseElector, scheduler: FlowScheduler, health: Health, log: logging.Logger) -> bool:
+    """One iteration: keep or take the Lease, and as leader run a cycle. A failure (an API
+    server timeout, a 500) is logged and the next batch tries again; only an iteration that
+    worked beats the health check, so a replica that keeps failing gets restarted."""
+    try:
+        if elector.try_acquire_or_renew() and elector.is_leader():
+            result = scheduler.cycle()
+            if result.bound or result.conflicts:
+                log.info("bound %d pods, %d unschedulable, %d conflicts", len(result.bound),
+                         len(result.unschedulable), len(result.conflicts))
+    except Exception:  # noqa: BLE001 - whatever failed, the loop goes on and health tells
+        log.exception("iteration failed; trying again after the batch window")
+        return False
+    health.beat()
+    return True
 
 
 def main() -> int:
@@ -52,7 +70,8 @@ def main() -> int:
     config.load_incluster_config()
     core = client.CoreV1Api()
     cache = ClusterCache(core)
-    cache.run_watches(threading.Event())
+    health = Health(threads=cache.run_watches(threading.Event()))
+    health.serve(int(os.environ.get("HEALTH_PORT", HEALTH_PORT)))
     if not wait_synced(cache, timeout_s=120):
         log.error("could not list nodes and pods within 120 s")
         return 1
@@ -69,11 +88,7 @@ def main() -> int:
         cycles += 1
         if cycles % FREEZE_EVERY == 0:
             settle_heap()
-        if elector.try_acquire_or_renew() and elector.is_leader():
-            result = scheduler.cycle()
-            if result.bound or result.conflicts:
-                log.info("bound %d pods, %d unschedulable, %d conflicts", len(result.bound),
-                         len(result.unschedulable), len(result.conflicts))
+        step(elector, scheduler, health, log)
         time.sleep(batch)
 
 

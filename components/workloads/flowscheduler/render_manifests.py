@@ -23,6 +23,8 @@ from typing import Any
 
 SCHEDULER_NAME = "rancher-stacks-flow"
 APP = "rancher-stacks-flow-scheduler"
+# Where the service answers /healthz (passed to it as HEALTH_PORT, so both always agree).
+HEALTH_PORT = 8080
 _PINNED = re.compile(r"^[a-z0-9][a-z0-9./_-]*(:(?!latest$)[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -112,6 +114,7 @@ def render_manifests(
                                 {"name": "SCHEDULER_NAME", "value": scheduler_name},
                                 {"name": "LEASE_NAME", "value": lease},
                                 {"name": "BATCH_SECONDS", "value": f"{batch_seconds:g}"},
+                                {"name": "HEALTH_PORT", "value": str(HEALTH_PORT)},
                                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                                 {"name": "LEASE_NAMESPACE",
                                  "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
@@ -119,6 +122,17 @@ def render_manifests(
                             "resources": {
                                 "requests": {"cpu": "100m", "memory": "256Mi"},
                                 "limits": {"memory": "1Gi"},
+                            },
+                            # apps/flow-scheduler/flow_scheduler/health.py: 503 once the main loop
+                            # has not completed an iteration for 30 s or a watch thread stopped.
+                            # The first list of a big cluster takes seconds; 30 s + 6 x 10 s allow it.
+                            "ports": [{"name": "health", "containerPort": HEALTH_PORT, "protocol": "TCP"}],
+                            "livenessProbe": {
+                                "httpGet": {"path": "/healthz", "port": "health"},
+                                "initialDelaySeconds": 30,
+                                "periodSeconds": 10,
+                                "timeoutSeconds": 5,
+                                "failureThreshold": 6,
                             },
                             "securityContext": {
                                 "allowPrivilegeEscalation": False,

@@ -43,6 +43,9 @@ def test_the_deployment_matches_what_the_app_reads() -> None:
     assert env["SCHEDULER_NAME"]["value"] == SCHEDULER_NAME == DEFAULT_NAME
     assert env["LEASE_NAME"]["value"] == APP
     assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    probe = container["livenessProbe"]["httpGet"]
+    assert probe == {"path": "/healthz", "port": "health"} and container["ports"][0]["name"] == "health"
+    assert int(env["HEALTH_PORT"]["value"]) == container["ports"][0]["containerPort"]
     assert LeaseElector.__dataclass_fields__["duration_s"].default == 15
     assert spec["securityContext"]["runAsUser"] == 65532 and container["securityContext"]["readOnlyRootFilesystem"]
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
