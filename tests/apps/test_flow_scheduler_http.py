@@ -139,12 +139,17 @@ def test_the_cache_lists_once_then_follows_the_watch_and_relists_after_410(serve
     assert cache.synced() and len(cache.nodes()) == 6
 
 
-def test_with_the_cache_a_bound_pod_is_not_placed_twice_and_a_reason_is_written_once(server: FakeApiServer) -> None:
+def synced_scheduler(server: FakeApiServer) -> tuple[ClusterCache, FlowScheduler]:
+    """A scheduler over a cache that has listed both kinds (no watch threads)."""
     core = client.CoreV1Api(api(server))
     cache = ClusterCache(core)
     cache.relist("nodes")
     cache.relist("pods")
-    scheduler = FlowScheduler(core, cache=cache)
+    return cache, FlowScheduler(core, cache=cache)
+
+
+def test_with_the_cache_a_bound_pod_is_not_placed_twice_and_a_reason_is_written_once(server: FakeApiServer) -> None:
+    cache, scheduler = synced_scheduler(server)
     first = scheduler.cycle()
     assert len(first.bound) == 6 and list(first.unschedulable) == ["apps/huge-0"]
     # Before the watch reports the bindings, the next cycle sees them assumed: nothing to do.
@@ -177,14 +182,11 @@ def test_the_watch_threads_keep_the_cache_current_until_stopped(server: FakeApiS
 
 
 def test_a_cycle_converts_only_pods_whose_cached_object_changed(server: FakeApiServer) -> None:
-    core = client.CoreV1Api(api(server))
-    cache = ClusterCache(core)
-    cache.relist("nodes")
-    cache.relist("pods")
-    scheduler = FlowScheduler(core, cache=cache)
+    cache, scheduler = synced_scheduler(server)
     scheduler.cycle()
     before = dict(scheduler.views)
-    assert before["apps/web-0"].bound is not None and before["apps/web-0"].bound.node == server.pods[("apps", "web-0")]["spec"]["nodeName"]
+    web_0 = before["apps/web-0"].bound
+    assert web_0 is not None and web_0.node == server.pods[("apps", "web-0")]["spec"]["nodeName"]
     server.add_pod(pod("web-6"))
     cache.watch("pods", timeout_s=1)  # the bindings' events, huge-0's patch, web-6 arriving
     result = scheduler.cycle()
