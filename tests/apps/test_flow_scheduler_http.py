@@ -195,3 +195,11 @@ def test_a_cycle_converts_only_pods_whose_cached_object_changed(server: FakeApiS
     assert after["apps/running-0"] is before["apps/running-0"]  # no event: converted once
     assert after["apps/web-0"] is not before["apps/web-0"]  # its binding's event replaced the object
     assert after["apps/web-0"].bound == before["apps/web-0"].bound
+
+
+def test_a_watch_on_a_connection_gone_silent_gives_up_instead_of_waiting_forever(server: FakeApiServer) -> None:
+    cache = ClusterCache(client.CoreV1Api(api(server)))
+    cache.relist("pods")
+    server.silent_watch_s = 3  # then the server drops the connection: a different error
+    with pytest.raises(Exception, match="Read timed out"):  # the client's read timeout, 1.2 s
+        cache.watch("pods", timeout_s=1, read_margin_s=0.2)

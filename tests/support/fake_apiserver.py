@@ -54,6 +54,7 @@ class FakeApiServer:
         self.queries: list[dict[str, list[str]]] = []  # the query of each GET
         self.events: list[tuple[int, str, str, dict[str, Any]]] = []  # version, kind, type, object
         self.oldest = 0  # events before this version are forgotten (compacted)
+        self.silent_watch_s = 0.0  # a watch that sends nothing this long (a connection gone dead)
         self.lock = threading.Lock()
         server = self
 
@@ -90,6 +91,9 @@ class FakeApiServer:
                     self._answer(code, answer)
                     return
                 # A watch: 200, a line per event, and the end of the connection (no length).
+                if server.silent_watch_s:
+                    time.sleep(server.silent_watch_s)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

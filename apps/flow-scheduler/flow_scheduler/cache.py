@@ -41,6 +41,12 @@ from .convert import pod_key, slim_node, slim_pod
 Kind = Literal["nodes", "pods"]
 LIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 WATCH_TIMEOUT_S = 300
+# Client-side limits (connect, read) in seconds: without a read timeout, a watch whose connection
+# died without a FIN (a NAT or load balancer dropping it) would wait forever, and the cache would
+# silently go stale. A watch gets the server's own timeout plus a margin.
+CONNECT_TIMEOUT_S = 10
+LIST_READ_TIMEOUT_S = 120
+WATCH_READ_MARGIN_S = 30
 log = logging.getLogger("flow-scheduler.cache")
 
 
@@ -103,7 +109,9 @@ class ClusterCache:
         return slim_node(obj) if kind == "nodes" else slim_pod(obj)
 
     def relist(self, kind: Kind) -> None:
-        response = _checked(self._list(kind)(_preload_content=False, **self._args(kind)))
+        response = _checked(self._list(kind)(
+            _preload_content=False, _request_timeout=(CONNECT_TIMEOUT_S, LIST_READ_TIMEOUT_S), **self._args(kind),
+        ))
         try:
             listed = json.loads(response.data)
         finally:
@@ -135,13 +143,15 @@ class ClusterCache:
             if version:  # BOOKMARKs carry only this
                 self._version[kind] = version
 
-    def watch(self, kind: Kind, timeout_s: int = WATCH_TIMEOUT_S) -> None:
-        """One watch until the server ends it (``timeout_s``); relists on ``410 Gone``."""
+    def watch(self, kind: Kind, timeout_s: int = WATCH_TIMEOUT_S, read_margin_s: float = WATCH_READ_MARGIN_S) -> None:
+        """One watch until the server ends it (``timeout_s``); relists on ``410 Gone``; gives up
+        (raises) when the connection is silent ``read_margin_s`` past the server's timeout."""
         if self._version[kind] is None:
             self.relist(kind)
         response = _checked(self._list(kind)(
             watch=True, resource_version=self._version[kind], timeout_seconds=timeout_s,
-            allow_watch_bookmarks=True, _preload_content=False, **self._args(kind),
+            allow_watch_bookmarks=True, _preload_content=False,
+            _request_timeout=(CONNECT_TIMEOUT_S, timeout_s + read_margin_s), **self._args(kind),
         ))
         try:
             for line in iter_resp_lines(response):
