@@ -16,11 +16,11 @@ import pytest
 from flow_scheduler.__main__ import step
 from flow_scheduler.convert import (
     UnsupportedPodError,
+    as_bound,
     is_ours,
     pod_requests,
     slim_node,
     slim_pod,
-    to_bound,
     to_node,
     to_pending,
 )
@@ -67,7 +67,8 @@ def test_what_the_cache_keeps_of_an_object_converts_exactly_as_the_whole_object(
     assert to_pending(slim) == to_pending(full_pod) and is_ours(slim, "rancher-stacks-flow")
     assert "env" not in str(slim) and len(str(slim)) < len(str(full_pod))
     bound = pod("b", node_name="n1")
-    assert to_bound([slim_pod(bound)]) == to_bound([bound])
+    assert as_bound(slim_pod(bound)) == as_bound(bound) is not None
+    assert as_bound(pod("done", node_name="n1") | {"status": {"phase": "Succeeded"}}) is None
     full_node = node("n1", "a", taints=[{"key": "gpu", "value": "a100", "effect": "NoSchedule"}])
     assert to_node(slim_node(full_node)) == to_node(full_node) and "images" not in str(slim_node(full_node))
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from kubernetes.utils import parse_quantity
 
@@ -202,16 +202,15 @@ def is_ours(pod: Obj, scheduler_name: str) -> bool:
     )
 
 
-def to_bound(pods: Iterable[Obj]) -> list[BoundPod]:
-    """Pods that take capacity on their node: bound and not finished."""
-    return [
-        BoundPod(pod_key(p), p["spec"]["nodeName"], pod_requests(p), owner_of(p))
-        for p in pods
-        if _get(p, "spec", "nodeName") and _get(p, "status", "phase") not in ("Succeeded", "Failed")
-    ]
+def as_bound(pod: Obj) -> Optional[BoundPod]:
+    """What the pod takes on its node, when it is bound and not finished (else None)."""
+    node = _get(pod, "spec", "nodeName")
+    if not node or _get(pod, "status", "phase") in ("Succeeded", "Failed"):
+        return None
+    return BoundPod(pod_key(pod), node, pod_requests(pod), owner_of(pod))
 
 
 __all__ = [
-    "UnsupportedPodError", "is_ours", "owner_of", "pod_key", "pod_requests", "slim_node", "slim_pod", "to_bound",
+    "UnsupportedPodError", "is_ours", "owner_of", "pod_key", "pod_requests", "slim_node", "slim_pod", "as_bound",
     "to_node", "to_pending",
 ]

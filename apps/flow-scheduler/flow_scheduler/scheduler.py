@@ -2,12 +2,12 @@
 
 The cycle reads the nodes and the pods (bound ones take capacity; pending ones whose
 ``spec.schedulerName`` is ours are placed) from the watch-fed ``ClusterCache`` (or, without one,
-lists them), runs the flow placement over all of them together,
-and binds each placed pod with a ``pods/binding`` subresource (what the default scheduler's
-bind does). A pod that cannot be placed gets the condition the default scheduler sets,
-``PodScheduled=False`` with reason ``Unschedulable`` and the placement's reason as message, and
-is tried again next cycle; the condition is written again only when the reason changes, not
-every cycle. A pod bound meanwhile by someone else (409 Conflict) is skipped.
+lists them), runs the flow placement over all of them together, and binds each placed pod with
+a ``pods/binding`` subresource (what the default scheduler's bind does). A pod that cannot be
+placed gets the condition the default scheduler sets, ``PodScheduled=False`` with reason
+``Unschedulable`` and the placement's reason as message, and is tried again next cycle; the
+condition is written again only when the reason changes, not every cycle. A pod bound meanwhile
+by someone else (409 Conflict) is skipped.
 
 ``create_namespaced_pod_binding`` is called with ``_preload_content=False``: the client cannot
 deserialise the API server's answer to a Binding (kubernetes-client/python issue 825, "Invalid
@@ -25,7 +25,7 @@ from kubernetes.client.rest import ApiException
 from rancher_stacks.placement import BoundPod, PendingPod, Snapshot, place
 
 from .cache import ClusterCache
-from .convert import UnsupportedPodError, is_ours, pod_key, to_bound, to_node, to_pending
+from .convert import UnsupportedPodError, as_bound, is_ours, pod_key, to_node, to_pending
 
 DEFAULT_NAME = "rancher-stacks-flow"
 
@@ -50,11 +50,8 @@ class _View:
 
     @classmethod
     def of(cls, pod: dict[str, Any], scheduler_name: str) -> _View:
-        view = cls(pod, pod["spec"].get("nodeName"))
-        taken = to_bound([pod])
-        if taken:
-            view.bound = taken[0]
-        elif is_ours(pod, scheduler_name):
+        view = cls(pod, pod["spec"].get("nodeName"), bound=as_bound(pod))
+        if view.bound is None and is_ours(pod, scheduler_name):
             view.ours = True
             try:
                 view.pending = to_pending(pod)
